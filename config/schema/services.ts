@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+export const serviceSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').describe('Stable id used in plans, grants, rules and usage records.'),
+    name: z.string().min(1).describe('Name shown to people, e.g. "Oficina".'),
+    kind: z.enum(['generic', 'webdav', 'bbb']).default('generic').describe('`webdav` enforces storage quotas (Nextcloud), `bbb` meeting limits (BigBlueButton API), `generic` neither.'),
+    upstream: z.url().describe('Where the gateway forwards requests, e.g. `http://127.0.0.1:8081`.'),
+    host: z.string().optional().describe('Match requests for this Host (without port).'),
+    pathPrefix: z.string().regex(/^\//, 'must start with /').default('/').describe('Match requests under this path.'),
+    identityHeaders: z.enum(['oauth2-proxy', 'authelia', 'none']).default('oauth2-proxy').describe('Names of the identity headers sent upstream (`X-Forwarded-User` … or `Remote-User` …).'),
+    passAccessToken: z.boolean().default(false).describe('Also send the user\'s access token upstream as `Authorization: Bearer`.'),
+    timeoutMs: z.number().int().positive().default(30000).describe('Upstream timeout; past it the client gets 504.'),
+    dedicated: z.boolean().default(false).describe('A service a collective contracts (its own Oficina or Agora); only granted members reach it.'),
+  })
+  .strict();
+
+export const servicesSchema = z.array(serviceSchema).default([]).describe('Hosted services the gateway fronts and collectives can contract.');
