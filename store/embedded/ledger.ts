@@ -1,0 +1,78 @@
+/** Ledger on SQLite: one table, `seq` gives append order, UNIQUE (stream, id) makes appends idempotent. */
+import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
+import { encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
+import type { SqliteDatabase } from './database.ts';
+
+interface LedgerRow {
+  seq: number;
+  id: string;
+  time: number;
+  data: string;
+}
+
+const RANGE_PAGE = 500;
+
+export class SqliteLedger implements Ledger {
+  private readonly db: SqliteDatabase;
+  private readonly q;
+
+  constructor(db: SqliteDatabase) {
+    this.db = db;
+    this.q = {
+      insert: db.prepare<[string, string, number, string]>(`INSERT OR IGNORE INTO ledger (stream, id, time, data) VALUES (?, ?, ?, ?)`),
+      read: db.prepare<[string, number, number], LedgerRow>(`SELECT seq, id, time, data FROM ledger WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      rangeFirst: db.prepare<[string, number, number, number], LedgerRow>(
+        `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND time >= ? AND time < ? ORDER BY time, id LIMIT ?`,
+      ),
+      rangeNext: db.prepare<[string, number, number, string, number, number], LedgerRow>(
+        `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND (time > ? OR (time = ? AND id > ?)) AND time < ? ORDER BY time, id LIMIT ?`,
+      ),
+      deleteBefore: db.prepare<[string, number]>(`DELETE FROM ledger WHERE stream = ? AND time < ?`),
+      count: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM ledger WHERE stream = ?`),
+    };
+  }
+
+  async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+    const encoded = encodeEntries(entries);
+    if (encoded.length === 0) return 0;
+    return this.db.transaction(() => {
+      let added = 0;
+      for (const e of encoded) added += this.q.insert.run(stream, e.id, e.time, e.data).changes;
+      return added;
+    }).immediate();
+  }
+
+  async read(stream: string, options: { after?: string; limit?: number } = {}): Promise<LedgerPage> {
+    const after = options.after === undefined ? 0 : parseCursor(options.after);
+    const limit = readLimit(options.limit);
+    // One extra row tells whether there is a next page, so `next` is undefined exactly at the end.
+    const rows = this.q.read.all(stream, after, limit + 1);
+    const page = rows.slice(0, limit);
+    return {
+      entries: page.map(toEntry),
+      next: rows.length > limit ? String(page[page.length - 1].seq) : undefined,
+    };
+  }
+
+  async *range(stream: string, from: number, to: number): AsyncIterable<LedgerEntry> {
+    let rows = this.q.rangeFirst.all(stream, from, to, RANGE_PAGE);
+    while (rows.length > 0) {
+      for (const row of rows) yield toEntry(row);
+      if (rows.length < RANGE_PAGE) return;
+      const last = rows[rows.length - 1];
+      rows = this.q.rangeNext.all(stream, last.time, last.time, last.id, to, RANGE_PAGE);
+    }
+  }
+
+  async deleteBefore(stream: string, before: number): Promise<number> {
+    return this.q.deleteBefore.run(stream, before).changes;
+  }
+
+  async count(stream: string): Promise<number> {
+    return this.q.count.get(stream)?.n ?? 0;
+  }
+}
+
+function toEntry(row: LedgerRow): LedgerEntry {
+  return { id: row.id, time: row.time, data: JSON.parse(row.data) as Record<string, unknown> };
+}

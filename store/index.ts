@@ -1,0 +1,74 @@
+/**
+ * Entry point of store/: builds the configured Stores and rate limiters over them. Only this folder
+ * knows whether state lives in SQLite or Redis.
+ */
+import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Clock } from '../kernel/clock.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { PortaConfig } from '../config/schema/index.ts';
+import type { Stores } from './types.ts';
+import { EmbeddedStores } from './embedded/index.ts';
+import { RATE_LIMIT_TABLE } from './embedded/database.ts';
+import { isAbsolute, join } from 'node:path';
+
+export type * from './types.ts';
+export { EmbeddedStores, createEmbeddedStores } from './embedded/index.ts';
+
+export type StoreConfig = PortaConfig['store'] & { dataDir?: string };
+
+export interface CreateStoresOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * Opens the store named by `config.kind`. Embedded: the SQLite file at `config.path` (relative paths
+ * resolve against `dataDir` when given). Redis: connects and waits until the server answers.
+ */
+export async function createStores(config: StoreConfig, options: CreateStoresOptions = {}): Promise<Stores> {
+  switch (config.kind) {
+    case 'embedded': {
+      const path = config.path === ':memory:' || !config.dataDir ? config.path : resolvePath(config.dataDir, config.path);
+      return new EmbeddedStores({ path, clock: options.clock, logger: options.logger });
+    }
+    case 'redis': {
+      if (!config.url) throw new TypeError('store.url is required when store.kind is redis.');
+      const { createRedisStores } = await import('./redis/index.ts');
+      return createRedisStores({ url: config.url, keyPrefix: config.keyPrefix, logger: options.logger });
+    }
+    default:
+      throw new TypeError(`store.kind must be embedded or redis, got ${String((config as { kind: unknown }).kind)}.`);
+  }
+}
+
+function resolvePath(dataDir: string, path: string): string {
+  return isAbsolute(path) ? path : join(dataDir, path);
+}
+
+export interface RateLimiterOptions {
+  /** Namespace of this limiter's keys, e.g. `login-ip`. Letters, digits, `-`, `_`, `:` and `.`. */
+  keyPrefix: string;
+  /** Requests allowed per `duration`. */
+  points: number;
+  /** Window in seconds. */
+  duration: number;
+  /** Seconds a key stays blocked once it used all its points (default: until the window ends). */
+  blockDuration?: number;
+}
+
+/**
+ * A rate-limiter-flexible limiter whose counters live in the same store as everything else, so all
+ * processes share them. On Redis it fails fast when Redis is down (the client has no offline queue):
+ * `consume` rejects with an Error (not a RateLimiterRes), and callers must treat that as "deny"
+ * (fail closed). Embedded: RateLimiterSQLite over the same better-sqlite3 file.
+ */
+export async function createRateLimiter(stores: Stores, opts: RateLimiterOptions): Promise<RateLimiterAbstract> {
+  if (!/^[\w:.-]+$/.test(opts.keyPrefix)) throw new TypeError(`keyPrefix may only hold letters, digits, '-', '_', ':' and '.', got ${JSON.stringify(opts.keyPrefix)}.`);
+  const common = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.duration, blockDuration: opts.blockDuration };
+  if (stores instanceof EmbeddedStores) {
+    return new RateLimiterSQLite({ ...common, storeClient: stores.db, storeType: 'better-sqlite3', tableName: RATE_LIMIT_TABLE, tableCreated: true, clearExpiredByTimeout: true });
+  }
+  const { RedisStores } = await import('./redis/index.ts');
+  if (stores instanceof RedisStores) return stores.createRateLimiter(common);
+  throw new TypeError('createRateLimiter needs Stores made by createStores.');
+}

@@ -1,0 +1,34 @@
+/** Validation and encoding of ledger entries and cursors, shared by both Ledger implementations. */
+import type { LedgerEntry } from './types.ts';
+import { toJson } from './serialise.ts';
+
+export interface EncodedEntry {
+  id: string;
+  time: number;
+  data: string;
+}
+
+export const DEFAULT_READ_LIMIT = 100;
+export const MAX_READ_LIMIT = 1000;
+
+/** Checks and encodes every entry before anything is written, so a bad entry writes none of the batch. */
+export function encodeEntries(entries: LedgerEntry[]): EncodedEntry[] {
+  return entries.map((entry, i) => {
+    if (typeof entry.id !== 'string' || entry.id.length === 0) throw new TypeError(`entries[${i}].id must be a non-empty string.`);
+    if (!Number.isSafeInteger(entry.time) || entry.time < 0) throw new TypeError(`entries[${i}].time must be milliseconds since the epoch, got ${String(entry.time)}.`);
+    if (entry.data === null || typeof entry.data !== 'object') throw new TypeError(`entries[${i}].data must be an object.`);
+    return { id: entry.id, time: entry.time, data: toJson(entry.data, `entries[${i}].data`) };
+  });
+}
+
+/** Cursors are opaque to callers; inside they are the append sequence number. */
+export function parseCursor(after: string): number {
+  if (!/^\d{1,15}$/.test(after)) throw new TypeError(`after is not a cursor returned by read(): ${JSON.stringify(after.slice(0, 40))}.`);
+  return Number(after);
+}
+
+export function readLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_READ_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError(`limit must be a positive integer, got ${String(limit)}.`);
+  return Math.min(limit, MAX_READ_LIMIT);
+}

@@ -1,0 +1,143 @@
+/** Contract of Ledger; runs against every store implementation. */
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import type { Ledger, LedgerEntry } from '../../store/types.ts';
+import { unique, type MakeStores, type StoreHarness } from './kv.contract.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+const entry = (id: string, time: number, data: Record<string, unknown> = { service: 'oficina', bytes: 1 }): LedgerEntry => ({ id, time, data });
+
+async function collect(iterable: AsyncIterable<LedgerEntry>): Promise<LedgerEntry[]> {
+  const out: LedgerEntry[] = [];
+  for await (const e of iterable) out.push(e);
+  return out;
+}
+
+async function readAll(ledger: Ledger, stream: string, limit: number): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  do {
+    const page = await ledger.read(stream, { after, limit });
+    pages++;
+    ids.push(...page.entries.map((e) => e.id));
+    after = page.next;
+  } while (after !== undefined && pages < 1000);
+  return { ids, pages };
+}
+
+export function runLedgerContract(name: string, makeStores: MakeStores): void {
+  describe(`Ledger contract: ${name}`, () => {
+    let h: StoreHarness;
+    beforeAll(async () => {
+      h = await makeStores();
+    });
+    afterAll(async () => {
+      await h.cleanup();
+    });
+
+    it('appends entries and round-trips their data', async () => {
+      const stream = unique('usage');
+      const data = { subject: 'acct-1', service: 'meetings', minutes: 42.5, tags: ['host'], nested: { plan: 'supporter' } };
+      expect(await h.stores.ledger.append(stream, [entry('r1', T0, data)])).toBe(1);
+      expect(await h.stores.ledger.count(stream)).toBe(1);
+      const page = await h.stores.ledger.read(stream);
+      expect(page.entries).toEqual([{ id: 'r1', time: T0, data }]);
+      expect(page.next).toBeUndefined();
+    });
+
+    it('is idempotent by id: a retried batch counts once', async () => {
+      const stream = unique('usage');
+      const batch = [entry('a', T0), entry('b', T0 + 1), entry('c', T0 + 2)];
+      expect(await h.stores.ledger.append(stream, batch)).toBe(3);
+      expect(await h.stores.ledger.append(stream, batch)).toBe(0);
+      expect(await h.stores.ledger.append(stream, [entry('c', T0 + 2), entry('d', T0 + 3)])).toBe(1);
+      expect(await h.stores.ledger.append(stream, [entry('e', T0), entry('e', T0)])).toBe(1);
+      expect(await h.stores.ledger.count(stream)).toBe(5);
+      // The first write of an id wins; a retry with other data does not change it.
+      await h.stores.ledger.append(stream, [entry('a', T0, { bytes: 999 })]);
+      const all = await collect(h.stores.ledger.range(stream, 0, T0 + 10));
+      expect(all.find((e) => e.id === 'a')?.data).toEqual({ service: 'oficina', bytes: 1 });
+    });
+
+    it('counts each id once when the same batch is retried concurrently', async () => {
+      const stream = unique('usage');
+      const batch = Array.from({ length: 20 }, (_, i) => entry(`id-${i}`, T0 + i));
+      const added = await Promise.all(Array.from({ length: 10 }, () => h.stores.ledger.append(stream, batch)));
+      expect(added.reduce((a, b) => a + b, 0)).toBe(20);
+      expect(await h.stores.ledger.count(stream)).toBe(20);
+    });
+
+    it('reads in append order, page by page, with next undefined at the end', async () => {
+      const stream = unique('usage');
+      // Times out of order on purpose: read follows append order, not time.
+      await h.stores.ledger.append(stream, [entry('x1', T0 + 50), entry('x2', T0 + 10)]);
+      await h.stores.ledger.append(stream, [entry('x3', T0 + 30), entry('x4', T0 + 20), entry('x5', T0)]);
+      const { ids, pages } = await readAll(h.stores.ledger, stream, 2);
+      expect(ids).toEqual(['x1', 'x2', 'x3', 'x4', 'x5']);
+      expect(pages).toBe(3);
+      const first = await h.stores.ledger.read(stream, { limit: 5 });
+      expect(first.entries).toHaveLength(5);
+      expect(first.next).toBeUndefined();
+      // Reading on from a cursor sees entries appended later.
+      const mid = await h.stores.ledger.read(stream, { limit: 4 });
+      expect(mid.next).toBeDefined();
+      await h.stores.ledger.append(stream, [entry('x6', T0 + 1)]);
+      const rest = await h.stores.ledger.read(stream, { after: mid.next });
+      expect(rest.entries.map((e) => e.id)).toEqual(['x5', 'x6']);
+      expect((await h.stores.ledger.read(unique('empty'))).entries).toEqual([]);
+    });
+
+    it('refuses a cursor it did not issue and a bad limit', async () => {
+      await expect(h.stores.ledger.read(unique('usage'), { after: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+      await expect(h.stores.ledger.read(unique('usage'), { limit: 0 })).rejects.toThrow(/limit/);
+    });
+
+    it('ranges by time, from inclusive to exclusive, ordered by time then id', async () => {
+      const stream = unique('usage');
+      await h.stores.ledger.append(stream, [
+        entry('m', T0 + 200), entry('b', T0 + 100), entry('a', T0 + 100), entry('z', T0 + 99), entry('late', T0 + 300), entry('early', T0 - 1),
+      ]);
+      const got = await collect(h.stores.ledger.range(stream, T0, T0 + 300));
+      expect(got.map((e) => e.id)).toEqual(['z', 'a', 'b', 'm']);
+      expect((await collect(h.stores.ledger.range(stream, T0 + 300, T0 + 301))).map((e) => e.id)).toEqual(['late']);
+      expect(await collect(h.stores.ledger.range(stream, T0 + 1000, T0 + 2000))).toEqual([]);
+    });
+
+    it('ranges over more entries than fit in one page', async () => {
+      const stream = unique('usage');
+      const many = Array.from({ length: 1203 }, (_, i) => entry(`e-${String(i).padStart(5, '0')}`, T0 + Math.floor(i / 3)));
+      expect(await h.stores.ledger.append(stream, many)).toBe(1203);
+      const got = await collect(h.stores.ledger.range(stream, T0, T0 + 10_000));
+      expect(got).toHaveLength(1203);
+      expect(got.map((e) => e.id)).toEqual(many.map((e) => e.id));
+    });
+
+    it('deletes entries older than a time and keeps the rest', async () => {
+      const stream = unique('usage');
+      await h.stores.ledger.append(stream, [entry('old1', T0), entry('old2', T0 + 1), entry('keep', T0 + 2)]);
+      expect(await h.stores.ledger.deleteBefore(stream, T0 + 2)).toBe(2);
+      expect(await h.stores.ledger.count(stream)).toBe(1);
+      expect((await h.stores.ledger.read(stream)).entries.map((e) => e.id)).toEqual(['keep']);
+      expect((await collect(h.stores.ledger.range(stream, 0, T0 + 10))).map((e) => e.id)).toEqual(['keep']);
+      expect(await h.stores.ledger.deleteBefore(stream, T0 + 2)).toBe(0);
+    });
+
+    it('keeps streams apart', async () => {
+      const [s1, s2] = [unique('usage'), unique('audit')];
+      await h.stores.ledger.append(s1, [entry('same-id', T0)]);
+      expect(await h.stores.ledger.append(s2, [entry('same-id', T0)])).toBe(1);
+      expect(await h.stores.ledger.count(s1)).toBe(1);
+      expect(await h.stores.ledger.count(s2)).toBe(1);
+      await h.stores.ledger.deleteBefore(s1, T0 + 1);
+      expect(await h.stores.ledger.count(s2)).toBe(1);
+    });
+
+    it('refuses a batch with an invalid entry and writes none of it', async () => {
+      const stream = unique('usage');
+      const bad = [entry('ok', T0), { id: '', time: T0, data: {} }];
+      await expect(h.stores.ledger.append(stream, bad)).rejects.toThrow(/entries\[1\]\.id/);
+      await expect(h.stores.ledger.append(stream, [entry('ok', T0), entry('big', T0, { n: 1n })])).rejects.toThrow(/entries\[1\]\.data/);
+      expect(await h.stores.ledger.count(stream)).toBe(0);
+    });
+  });
+}
