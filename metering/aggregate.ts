@@ -1,0 +1,124 @@
+/**
+ * Aggregates of usage per day and per billing period (month), per account, collective and service,
+ * stored as documents. Aggregating is idempotent: a day is recomputed from the raw records as long as
+ * the ledger still holds them, and the result replaces the stored one. Once retention has deleted a
+ * day's raw records, its stored aggregate is final and is never overwritten. A month is the sum of its
+ * days, so it stays right after retention.
+ */
+import type { DocumentStore, Ledger } from '../store/types.ts';
+import { fromLedgerEntry } from './ledger-entry.ts';
+import { DAY_MS, daysBetween, parseDay, parsePeriod } from './period.ts';
+import type { SubjectMap } from './anonymise.ts';
+import { addUnits, emptyTotals, USAGE_STREAM, type UnitTotals } from './types.ts';
+
+export const DAILY = 'usage-daily';
+export const MONTHLY = 'usage-monthly';
+export const META = 'usage-meta';
+const RETENTION_META = 'retention';
+
+export interface AggregateRow {
+  subject: string;
+  collective?: string;
+  service: string;
+  records: number;
+  units: UnitTotals;
+}
+
+export interface DailyAggregate {
+  day: string;
+  rows: AggregateRow[];
+  records: number;
+}
+
+export interface MonthlyAggregate {
+  period: string;
+  rows: AggregateRow[];
+  records: number;
+}
+
+export interface RetentionMeta {
+  /** Raw records before this instant (a day start) are gone from the ledger. */
+  deletedBefore: number;
+}
+
+export interface AggregateDeps {
+  ledger: Ledger;
+  documents: DocumentStore;
+  /** Maps subjects of deleted accounts to their anonymous ids. */
+  subjects: SubjectMap;
+  stream?: string;
+}
+
+const rowKey = (subject: string, collective: string | undefined, service: string) => `${subject}\u0000${collective ?? ''}\u0000${service}`;
+
+function compareRows(a: AggregateRow, b: AggregateRow): number {
+  return a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : (a.collective ?? '') < (b.collective ?? '') ? -1 : (a.collective ?? '') > (b.collective ?? '') ? 1 : a.service < b.service ? -1 : a.service > b.service ? 1 : 0;
+}
+
+/** Merges rows (mapping subjects through `subjects`) into a sorted list: the same input always gives the same output. */
+export class RowAccumulator {
+  private readonly rows = new Map<string, AggregateRow>();
+  records = 0;
+
+  add(subject: string, collective: string | undefined, service: string, records: number, units: Partial<UnitTotals>): void {
+    const key = rowKey(subject, collective, service);
+    let row = this.rows.get(key);
+    if (row === undefined) {
+      row = { subject, service, records: 0, units: emptyTotals() };
+      if (collective !== undefined) row.collective = collective;
+      this.rows.set(key, row);
+    }
+    row.records += records;
+    this.records += records;
+    addUnits(row.units, units);
+  }
+
+  sorted(): AggregateRow[] {
+    return [...this.rows.values()].sort(compareRows);
+  }
+}
+
+export async function retentionMeta(documents: DocumentStore): Promise<RetentionMeta> {
+  return (await documents.get<RetentionMeta>(META, RETENTION_META)) ?? { deletedBefore: 0 };
+}
+
+export async function setRetentionMeta(documents: DocumentStore, meta: RetentionMeta): Promise<void> {
+  await documents.write([{ collection: META, id: RETENTION_META, doc: meta }]);
+}
+
+/** Aggregates one UTC day `YYYY-MM-DD` from the raw records and stores it (unless retention made it final). */
+export async function aggregateDay(deps: AggregateDeps, day: string): Promise<DailyAggregate> {
+  const from = parseDay(day);
+  const { deletedBefore } = await retentionMeta(deps.documents);
+  if (from < deletedBefore) {
+    return (await deps.documents.get<DailyAggregate>(DAILY, day)) ?? { day, rows: [], records: 0 };
+  }
+  const acc = new RowAccumulator();
+  const subjectOf = await deps.subjects.resolver();
+  for await (const entry of deps.ledger.range(deps.stream ?? USAGE_STREAM, from, from + DAY_MS)) {
+    const record = fromLedgerEntry(entry);
+    if (record === undefined) continue;
+    acc.add(subjectOf(record.subject), record.collective, record.service, 1, record.units);
+  }
+  const aggregate: DailyAggregate = { day, rows: acc.sorted(), records: acc.records };
+  await deps.documents.write([{ collection: DAILY, id: day, doc: aggregate }]);
+  return aggregate;
+}
+
+/** Aggregates a month `YYYY-MM`: each of its days (recomputed where raw records remain), summed and stored. */
+export async function aggregateMonth(deps: AggregateDeps, period: string): Promise<MonthlyAggregate> {
+  const { from, to } = parsePeriod(period);
+  const acc = new RowAccumulator();
+  for (const day of daysBetween(from, to)) {
+    const daily = await aggregateDay(deps, day);
+    for (const row of daily.rows) acc.add(row.subject, row.collective, row.service, row.records, row.units);
+  }
+  const aggregate: MonthlyAggregate = { period, rows: acc.sorted(), records: acc.records };
+  await deps.documents.write([{ collection: MONTHLY, id: period, doc: aggregate }]);
+  return aggregate;
+}
+
+/** Sums stored monthly aggregates without touching the ledger (reports of past, final periods). */
+export async function storedMonth(documents: DocumentStore, period: string): Promise<MonthlyAggregate | undefined> {
+  return documents.get<MonthlyAggregate>(MONTHLY, period);
+}

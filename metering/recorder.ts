@@ -1,0 +1,287 @@
+/**
+ * The usage recorder: takes usage records on the request path without waiting, and gets them into
+ * the ledger in batches. Order of events for one record:
+ *   1. `record()` writes it to the open journal segment (local disk, no fsync) and keeps it in memory;
+ *      it returns false only when the journal refuses the write: the gateway then refuses billable
+ *      traffic instead of serving it unrecorded.
+ *   2. Every `flushIntervalMs`, or as soon as `flushBatchSize` wait, the segment is sealed and its
+ *      records appended to the ledger while the segment is fsynced.
+ *   3. When the ledger took them, the segment is deleted. When it did not, the segment stays (on disk,
+ *      synced) and is retried with backoff; the ledger skips ids it holds, so retries never count twice.
+ * Segments left by a killed process are replayed when the next recorder starts on the same journal.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Clock } from '../kernel/clock.ts';
+import { newId } from '../kernel/ids.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { Ledger } from '../store/types.ts';
+import type { JournalSegment, UsageJournal } from './journal.ts';
+import { toLedgerEntry } from './ledger-entry.ts';
+import { USAGE_STREAM, type UsageInput, type UsageRecord } from './types.ts';
+
+export interface UsageRecorderOptions {
+  ledger: Ledger;
+  journal: UsageJournal;
+  clock: Clock;
+  logger: Logger;
+  /** Registry for the recorder's metrics; none are kept without one. */
+  metrics?: Registry;
+  flushIntervalMs: number;
+  flushBatchSize: number;
+  /** Records kept in memory at most; past it, sealed batches are read back from the journal when flushed. */
+  bufferLimit: number;
+  /** A ledger append that takes longer counts as failed (it may still land: the retry is idempotent). */
+  appendTimeoutMs?: number;
+  /** Longest wait between retries while the ledger fails. */
+  maxRetryDelayMs?: number;
+  stream?: string;
+}
+
+export interface UsageRecorderStats {
+  /** Accepted and not yet confirmed by the ledger. */
+  pending: number;
+  /** New records the ledger took (ids it already held are not counted). */
+  written: number;
+  /** Records refused because even the journal could not be written. */
+  refused: number;
+  /** Records that waited in the journal because the ledger failed. */
+  journaled: number;
+  ledgerFailures: number;
+  /** True while the ledger is failing and batches wait in the journal. */
+  degraded: boolean;
+}
+
+export interface UsageRecorder {
+  /** Synchronous; false when the record could not be kept (refuse the billable request). */
+  record(input: UsageInput): boolean;
+  /** Writes everything accepted so far; true when the ledger holds it all. */
+  flush(): Promise<boolean>;
+  /** Flushes and stops; what the ledger did not take stays in the journal for the next start. */
+  close(): Promise<boolean>;
+  /** False while the journal cannot be written: billable traffic must be refused. */
+  readonly healthy: boolean;
+  stats(): UsageRecorderStats;
+}
+
+interface Batch {
+  segment: JournalSegment;
+  /** Held in memory while under the buffer limit; otherwise read back from the segment. */
+  records?: UsageRecord[];
+  count: number;
+  failedBefore: boolean;
+}
+
+interface Metrics {
+  pending: Gauge;
+  written: Counter;
+  refused: Counter;
+  journaled: Counter;
+  failures: Counter;
+  journalWritable: Gauge;
+}
+
+function metric<T extends Gauge | Counter>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+function createMetrics(registry: Registry): Metrics {
+  const registers = [registry];
+  return {
+    pending: metric(registry, 'porta_usage_pending', () => new Gauge({ name: 'porta_usage_pending', help: 'Usage records accepted and not yet in the ledger.', registers })),
+    written: metric(registry, 'porta_usage_written_total', () => new Counter({ name: 'porta_usage_written_total', help: 'Usage records written to the ledger.', registers })),
+    refused: metric(registry, 'porta_usage_refused_total', () => new Counter({ name: 'porta_usage_refused_total', help: 'Usage records refused because the journal could not be written (the request was refused).', registers })),
+    journaled: metric(registry, 'porta_usage_journaled_total', () => new Counter({ name: 'porta_usage_journaled_total', help: 'Usage records that waited in the local journal because the ledger failed.', registers })),
+    failures: metric(registry, 'porta_usage_ledger_failures_total', () => new Counter({ name: 'porta_usage_ledger_failures_total', help: 'Failed ledger appends of usage batches.', registers })),
+    journalWritable: metric(registry, 'porta_usage_journal_writable', () => new Gauge({ name: 'porta_usage_journal_writable', help: '1 while the usage journal can be written; 0 means billable traffic is refused.', registers })),
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`ledger append took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function validate(input: UsageInput): void {
+  if (typeof input.subject !== 'string' || input.subject === '') throw new TypeError('A usage record needs a subject.');
+  if (typeof input.service !== 'string' || input.service === '') throw new TypeError('A usage record needs a service.');
+  if (input.kind !== 'request' && input.kind !== 'storage' && input.kind !== 'meeting') throw new TypeError(`Unknown usage kind "${String(input.kind)}".`);
+}
+
+export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
+  const { ledger, journal, clock, logger, flushIntervalMs, flushBatchSize, bufferLimit } = options;
+  const stream = options.stream ?? USAGE_STREAM;
+  const appendTimeoutMs = options.appendTimeoutMs ?? 5000;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
+  const metrics = options.metrics ? createMetrics(options.metrics) : undefined;
+
+  let current: UsageRecord[] = [];
+  const queue: Batch[] = [];
+  let inMemory = 0;
+  let pending = 0;
+  let closed = false;
+  let flushing: Promise<void> | undefined;
+  let flushSoon = false;
+  let consecutiveFailures = 0;
+  let retryAt = 0;
+  const stats = { written: 0, refused: 0, journaled: 0, ledgerFailures: 0 };
+
+  const setPending = (delta: number) => {
+    pending += delta;
+    metrics?.pending.set(pending);
+  };
+  metrics?.journalWritable.set(journal.writable ? 1 : 0);
+
+  const leftovers = journal.leftovers();
+  for (const segment of leftovers) queue.push({ segment, count: 0, failedBefore: true });
+  if (leftovers.length > 0) logger.info({ segments: leftovers.length, dir: journal.dir }, 'usage journal holds records from an earlier run; replaying them into the ledger');
+
+  function seal(): void {
+    if (current.length === 0) return;
+    const segment = journal.seal();
+    if (segment === undefined) return; // cannot happen: every record in `current` was written to the open segment
+    // Past the buffer limit, keep only the count: the records are on disk and are read back when flushed.
+    const keep = inMemory <= bufferLimit;
+    if (!keep) inMemory -= current.length;
+    queue.push({ segment, records: keep ? current : undefined, count: current.length, failedBefore: false });
+    current = [];
+  }
+
+  function scheduleFlush(): void {
+    if (flushSoon || closed) return;
+    flushSoon = true;
+    setImmediate(() => {
+      flushSoon = false;
+      void drain(false);
+    });
+  }
+
+  async function writeBatch(batch: Batch): Promise<boolean> {
+    let records = batch.records;
+    if (records === undefined) {
+      try {
+        records = await journal.read(batch.segment);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true; // already replayed and removed
+        throw err;
+      }
+      if (batch.count === 0) setPending(records.length); // a leftover: now we know its size
+      batch.count = records.length;
+    }
+    // fsync alongside the append: a segment the ledger refuses must survive a machine crash too.
+    const synced = journal.sync(batch.segment).then(
+      () => true,
+      (err: unknown) => {
+        logger.warn({ err, segment: batch.segment.name }, 'usage journal segment could not be synced');
+        return false;
+      },
+    );
+    let added: number;
+    try {
+      added = await withTimeout(ledger.append(stream, records.map(toLedgerEntry)), appendTimeoutMs);
+    } catch (err) {
+      await synced;
+      stats.ledgerFailures += 1;
+      metrics?.failures.inc();
+      if (!batch.failedBefore) {
+        batch.failedBefore = true;
+        stats.journaled += batch.count;
+        metrics?.journaled.inc(batch.count);
+      }
+      if (consecutiveFailures === 0) logger.error({ err, stream }, 'usage ledger append failed: keeping usage records in the local journal until it answers');
+      return false;
+    }
+    await synced;
+    await journal.remove(batch.segment);
+    if (batch.records !== undefined) inMemory -= batch.count;
+    stats.written += added;
+    metrics?.written.inc(added);
+    setPending(-batch.count);
+    return true;
+  }
+
+  /** Writes sealed batches in order until the queue is empty or the ledger fails. Single flight. */
+  async function drain(force: boolean): Promise<void> {
+    if (flushing && !force) return;
+    while (flushing) await flushing;
+    if (!force && performance.now() < retryAt) return;
+    const run = (async () => {
+      while (queue.length > 0) {
+        let ok: boolean;
+        try {
+          ok = await writeBatch(queue[0]);
+        } catch (err) {
+          logger.error({ err, segment: queue[0].segment.name }, 'usage journal segment could not be read back');
+          ok = false;
+        }
+        if (!ok) {
+          consecutiveFailures += 1;
+          const delay = Math.min(flushIntervalMs * 2 ** consecutiveFailures, maxRetryDelayMs);
+          retryAt = performance.now() + delay; // operational backoff: monotonic time, not the domain clock
+          return;
+        }
+        if (consecutiveFailures > 0) logger.info({ stream, pending }, 'usage ledger answers again: journal replayed');
+        consecutiveFailures = 0;
+        retryAt = 0;
+        queue.shift();
+      }
+    })();
+    flushing = run.finally(() => {
+      flushing = undefined;
+    });
+    await flushing;
+  }
+
+  const timer = setInterval(() => {
+    seal();
+    if (queue.length > 0) void drain(false);
+  }, flushIntervalMs);
+  timer.unref();
+  if (queue.length > 0) scheduleFlush();
+
+  return {
+    record(input) {
+      if (closed) return false;
+      validate(input);
+      const record: UsageRecord = { ...input, id: input.id ?? newId(), time: input.time ?? clock.now() };
+      if (!journal.append(record)) {
+        stats.refused += 1;
+        metrics?.refused.inc();
+        metrics?.journalWritable.set(0);
+        return false;
+      }
+      metrics?.journalWritable.set(1);
+      current.push(record);
+      inMemory += 1;
+      setPending(1);
+      if (current.length >= flushBatchSize) {
+        seal();
+        scheduleFlush();
+      }
+      return true;
+    },
+    async flush() {
+      seal();
+      await drain(true);
+      return queue.length === 0 && current.length === 0;
+    },
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      seal();
+      await drain(true);
+      journal.close();
+      const done = queue.length === 0;
+      if (!done) logger.warn({ pending }, 'usage recorder closed with records still in the journal; they are replayed at the next start');
+      return done;
+    },
+    get healthy() {
+      return journal.writable;
+    },
+    stats() {
+      return { pending, ...stats, degraded: consecutiveFailures > 0 };
+    },
+  };
+}
