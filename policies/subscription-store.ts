@@ -1,0 +1,108 @@
+/**
+ * Subscriptions kept in the DocumentStore, one document each, changed with compare-and-set and
+ * audited like the policy. A change is announced on the `subscriptions` channel so that caches of
+ * entitlements (gateway, IdP) can drop what they hold for the holder.
+ */
+import { AppError, conflict, notFound } from '../kernel/errors.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { systemClock } from '../kernel/clock.ts';
+import { newId } from '../kernel/ids.ts';
+import type { Stores } from '../store/types.ts';
+import type { PolicyDocument } from './types.ts';
+import { AUDIT_STREAM } from './policy-store.ts';
+import { entitlementsOf, subscriptionInputSchema, type Entitlements, type Subscription } from './subscriptions.ts';
+
+export const SUBSCRIPTION_COLLECTION = 'subscriptions';
+export const SUBSCRIPTION_CHANNEL = 'subscriptions';
+
+/** A subscription that does not validate; `fields` name each bad field. */
+export class InvalidSubscriptionError extends AppError {
+  constructor(fields: Record<string, string>) {
+    super(400, 'invalid_subscription', `The subscription is not valid: ${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { fields });
+    this.name = 'InvalidSubscriptionError';
+  }
+}
+
+export interface SubscriptionStoreOptions {
+  stores: Pick<Stores, 'documents' | 'broadcast' | 'ledger'>;
+  /** The policy in force, to check that the plan exists and may be held by that kind of holder. */
+  policy: () => PolicyDocument;
+  clock?: Clock;
+}
+
+export class SubscriptionStore {
+  private readonly stores: SubscriptionStoreOptions['stores'];
+  private readonly policy: () => PolicyDocument;
+  private readonly clock: Clock;
+
+  constructor(options: SubscriptionStoreOptions) {
+    this.stores = options.stores;
+    this.policy = options.policy;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private check(input: unknown): Omit<Subscription, 'id'> {
+    const result = subscriptionInputSchema.safeParse(input);
+    if (!result.success) {
+      const fields: Record<string, string> = {};
+      for (const issue of result.error.issues) {
+        const path = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')).join(', ') : issue.path.join('.') || '(body)';
+        fields[path] = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+      }
+      throw new InvalidSubscriptionError(fields);
+    }
+    const subscription = result.data;
+    const plan = this.policy().plans[subscription.plan];
+    if (!plan) throw new InvalidSubscriptionError({ plan: `unknown plan "${subscription.plan}"` });
+    const kind = 'account' in subscription.holder ? 'account' : 'collective';
+    if (!plan.holders.includes(kind)) throw new InvalidSubscriptionError({ holder: `plan "${subscription.plan}" cannot be held by ${kind === 'account' ? 'an account' : 'a collective'}` });
+    return subscription;
+  }
+
+  private async audit(who: string, action: string, id: string, details: Record<string, unknown>): Promise<void> {
+    await this.stores.ledger.append(AUDIT_STREAM, [{ id: newId(), time: this.clock.now(), data: { actor: who, action, target: `subscription/${id}`, ...details } }]);
+    await this.stores.broadcast.publish(SUBSCRIPTION_CHANNEL, JSON.stringify({ id }));
+  }
+
+  async list(): Promise<Subscription[]> {
+    const rows = await this.stores.documents.list<Subscription>(SUBSCRIPTION_COLLECTION);
+    return rows.map((r) => r.doc);
+  }
+
+  async get(id: string): Promise<Subscription | undefined> {
+    return this.stores.documents.get<Subscription>(SUBSCRIPTION_COLLECTION, id);
+  }
+
+  async create(input: unknown, who: string): Promise<Subscription> {
+    const subscription: Subscription = { id: newId(), ...this.check(input) };
+    const written = await this.stores.documents.writeVersioned(SUBSCRIPTION_COLLECTION, subscription.id, subscription, 0);
+    if (written === undefined) throw conflict('A subscription with this id already exists.');
+    await this.audit(who, 'subscription.create', subscription.id, { after: subscription });
+    return subscription;
+  }
+
+  /** Replaces a subscription (all fields but the id). */
+  async update(id: string, input: unknown, who: string): Promise<Subscription> {
+    const { documents } = this.stores;
+    const version = await documents.version(SUBSCRIPTION_COLLECTION, id);
+    const before = await documents.get<Subscription>(SUBSCRIPTION_COLLECTION, id);
+    if (!before || version === 0) throw notFound(`There is no subscription ${id}.`);
+    const after: Subscription = { id, ...this.check(input) };
+    const written = await documents.writeVersioned(SUBSCRIPTION_COLLECTION, id, after, version);
+    if (written === undefined) throw conflict('Someone else changed this subscription at the same moment; reload it and try again.');
+    await this.audit(who, 'subscription.update', id, { before, after });
+    return after;
+  }
+
+  async delete(id: string, who: string): Promise<void> {
+    const before = await this.get(id);
+    if (!before) throw notFound(`There is no subscription ${id}.`);
+    await this.stores.documents.write([{ collection: SUBSCRIPTION_COLLECTION, id, doc: undefined }]);
+    await this.audit(who, 'subscription.delete', id, { before });
+  }
+
+  /** Entitlements of an account now (or at `at`). */
+  async entitlementsOf(accountId: string, memberships: Array<{ collectiveId: string }>, at: number = this.clock.now()): Promise<Entitlements> {
+    return entitlementsOf(accountId, memberships, await this.list(), at);
+  }
+}

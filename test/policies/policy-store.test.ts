@@ -1,0 +1,221 @@
+import { describe, it, expect, beforeEach, afterEach, beforeAll, afterAll } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ManualClock } from '../../kernel/clock.ts';
+import { EmbeddedStores } from '../../store/embedded/index.ts';
+import { decide } from '../../policies/decide.ts';
+import { DEFAULT_POLICY_FILE, InvalidPolicyError } from '../../policies/load.ts';
+import { PolicyStore, POLICY_CHANNEL, AUDIT_STREAM, type ActivePolicy } from '../../policies/policy-store.ts';
+import { SubscriptionStore } from '../../policies/subscription-store.ts';
+import { anonymousIdentity } from '../../policies/identity.ts';
+
+const defaultDoc = () => parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as Record<string, any>;
+const GB = 1024 ** 3;
+const agoraGet = { method: 'GET', path: '/latest' };
+
+/** Resolves with the next policy `store` switches to, or rejects after `ms`. */
+function nextChange(store: PolicyStore, ms = 1000): Promise<ActivePolicy> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no policy change within ${ms} ms`));
+    }, ms);
+    const off = store.onChange((p) => {
+      clearTimeout(timer);
+      off();
+      resolve(p);
+    });
+  });
+}
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('PolicyStore (embedded)', () => {
+  let stores: EmbeddedStores;
+  let clock: ManualClock;
+  let a: PolicyStore;
+  let b: PolicyStore;
+
+  beforeEach(async () => {
+    clock = new ManualClock(Date.UTC(2026, 10, 22, 5, 0));
+    stores = new EmbeddedStores({ path: ':memory:', clock });
+    a = await PolicyStore.open({ stores, clock, pollMs: 0, knownServices: ['oficina', 'agora', 'meetings'] });
+    b = await PolicyStore.open({ stores, clock, pollMs: 0 });
+  });
+  afterEach(async () => {
+    await a.close();
+    await b.close();
+    await stores.close();
+  });
+
+  it('seeds version 1 from the default file once, by "system"', async () => {
+    expect(a.version).toBe(1);
+    expect(b.version).toBe(1);
+    expect(a.current().document).toEqual(defaultDoc());
+    const history = await a.history();
+    expect(history).toEqual([{ version: 1, who: 'system', when: clock.now(), action: 'initial', changes: [] }]);
+  });
+
+  it('a change through one instance is applied by the other, with history, diff and audit', async () => {
+    const doc = defaultDoc();
+    doc.plans['oficina-basic'].storage = '2 GB';
+    clock.advance(60_000);
+    const seen = nextChange(b);
+    const record = await a.update(doc, 'admin-1');
+    expect(record).toMatchObject({ version: 2, who: 'admin-1', when: clock.now(), action: 'update' });
+    expect(record.changes).toEqual([{ path: 'plans.oficina-basic.storage', before: '1 GB', after: '2 GB' }]);
+    expect(a.version).toBe(2);
+    expect((await seen).version).toBe(2);
+    expect(b.current().compiled.document.plans['oficina-basic'].storage).toBe(2 * GB);
+    expect((await b.history()).map((h) => h.version)).toEqual([1, 2]);
+    expect((await b.getVersion(2))?.document).toEqual(doc);
+    const audit = await stores.ledger.read(AUDIT_STREAM);
+    expect(audit.entries.map((e) => e.data)).toEqual([
+      { actor: 'admin-1', action: 'policy.update', target: 'policy/2', changed: ['plans.oficina-basic.storage'] },
+    ]);
+  });
+
+  it('refuses an invalid change, names the field, and changes nothing anywhere', async () => {
+    const doc = defaultDoc();
+    doc.plans.free.meetingMinutes = -1;
+    doc.rules[0].services = ['nextcloud'];
+    const error = await a.update(doc, 'admin-1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidPolicyError);
+    expect((error as InvalidPolicyError).status).toBe(400);
+    expect((error as InvalidPolicyError).fields).toEqual({
+      'plans.free.meetingMinutes': 'must not be negative',
+      'rules.0.services.0': 'unknown service "nextcloud"',
+    });
+    await tick(50);
+    expect(a.version).toBe(1);
+    expect(b.version).toBe(1);
+    expect(await stores.documents.version('policy', 'current')).toBe(1);
+    expect(await a.history()).toHaveLength(1);
+    expect(await stores.ledger.count(AUDIT_STREAM)).toBe(0);
+  });
+
+  it('revert restores exactly the document of that version, as a new version', async () => {
+    const original = a.current().document;
+    const changed = defaultDoc();
+    changed.rules = changed.rules.filter((r: { id: string }) => r.id !== 'agora-community' && r.id !== 'agora-read');
+    changed.extraStorageBlock = null;
+    await a.update(changed, 'admin-1');
+    expect(decide(a.current().compiled, anonymousIdentity, { id: 'agora' }, agoraGet).effect).toBe('deny');
+    const seen = nextChange(b);
+    const reverted = await a.revert(1, 'admin-2');
+    expect(reverted).toMatchObject({ version: 3, who: 'admin-2', action: 'revert', revertedTo: 1 });
+    expect(reverted.document).toEqual(original);
+    expect(JSON.stringify(a.current().document)).toBe(JSON.stringify(original));
+    expect((await seen).version).toBe(3);
+    expect(decide(b.current().compiled, anonymousIdentity, { id: 'agora' }, agoraGet).effect).toBe('allow');
+    expect(reverted.changes.map((c) => c.path)).toEqual(expect.arrayContaining(['extraStorageBlock']));
+    await expect(a.revert(42, 'admin-2')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('refuses a change based on an old version (409) and keeps the newer one', async () => {
+    await a.update(defaultDoc(), 'admin-1', 1);
+    await expect(b.update(defaultDoc(), 'admin-2', 1)).rejects.toMatchObject({ status: 409, code: 'conflict' });
+    expect(await stores.documents.version('policy', 'current')).toBe(2);
+  });
+
+  it('ignores stale and malformed broadcasts', async () => {
+    const doc = defaultDoc();
+    doc.defaultPlan = 'oficina-basic';
+    await a.update(doc, 'admin-1');
+    await tick(20);
+    let changes = 0;
+    b.onChange(() => (changes += 1));
+    await stores.broadcast.publish(POLICY_CHANNEL, JSON.stringify({ version: 1 }));
+    await stores.broadcast.publish(POLICY_CHANNEL, JSON.stringify({ version: 2 }));
+    await stores.broadcast.publish(POLICY_CHANNEL, 'not json');
+    await tick(50);
+    expect(changes).toBe(0);
+    expect(b.version).toBe(2);
+    // A message claiming a version the store does not have does not downgrade or break anything.
+    await stores.broadcast.publish(POLICY_CHANNEL, JSON.stringify({ version: 99 }));
+    await tick(50);
+    expect(b.version).toBe(2);
+  });
+
+  it('a process that missed the message catches up by polling the version', async () => {
+    const deaf = await PolicyStore.open({
+      stores: { documents: stores.documents, ledger: stores.ledger, broadcast: { publish: async () => {}, subscribe: async () => async () => {} } },
+      pollMs: 50,
+    });
+    try {
+      const seen = nextChange(deaf, 1000);
+      await a.update({ ...defaultDoc(), rules: [] }, 'admin-1');
+      expect((await seen).version).toBe(2);
+      expect(deaf.current().compiled.rules).toHaveLength(0);
+    } finally {
+      await deaf.close();
+    }
+  });
+
+  it('refuses to start from an invalid initial file', async () => {
+    const empty = new EmbeddedStores({ path: ':memory:' });
+    try {
+      await expect(PolicyStore.open({ stores: empty, pollMs: 0, initialFile: '/nonexistent/policy.yaml' })).rejects.toBeInstanceOf(InvalidPolicyError);
+      expect(await empty.documents.version('policy', 'current')).toBe(0);
+    } finally {
+      await empty.close();
+    }
+  });
+});
+
+describe('SubscriptionStore', () => {
+  let stores: EmbeddedStores;
+  let clock: ManualClock;
+  let policies: PolicyStore;
+  let subscriptions: SubscriptionStore;
+  const start = Date.UTC(2026, 0, 1);
+
+  beforeAll(async () => {
+    clock = new ManualClock(Date.UTC(2026, 5, 1));
+    stores = new EmbeddedStores({ path: ':memory:', clock });
+    policies = await PolicyStore.open({ stores, clock, pollMs: 0 });
+    subscriptions = new SubscriptionStore({ stores, clock, policy: () => policies.current().compiled.document });
+  });
+  afterAll(async () => {
+    await policies.close();
+    await stores.close();
+  });
+
+  it('creates, updates and deletes subscriptions, each audited', async () => {
+    const own = await subscriptions.create({ holder: { account: 'acc-1' }, plan: 'oficina-medium', extraBlocks: 1, from: start }, 'admin-1');
+    const collective = await subscriptions.create({ holder: { collective: 'femprocomuns' }, plan: 'meetings-collective', from: start, coversMembers: true }, 'admin-1');
+    expect(own).toMatchObject({ holder: { account: 'acc-1' }, plan: 'oficina-medium', extraBlocks: 1, coversMembers: false });
+    expect(await subscriptions.entitlementsOf('acc-1', [{ collectiveId: 'femprocomuns' }])).toEqual({
+      plans: expect.arrayContaining(['oficina-medium', 'meetings-collective']),
+      extraStorageBlocks: 1,
+      subscriptions: expect.arrayContaining([own.id, collective.id]),
+    });
+    const ended = await subscriptions.update(own.id, { holder: { account: 'acc-1' }, plan: 'oficina-medium', extraBlocks: 1, from: start, to: clock.now() }, 'admin-2');
+    expect(ended.to).toBe(clock.now());
+    expect((await subscriptions.entitlementsOf('acc-1', [])).plans).toEqual([]);
+    await subscriptions.delete(collective.id, 'admin-2');
+    expect(await subscriptions.get(collective.id)).toBeUndefined();
+    const audit = (await stores.ledger.read(AUDIT_STREAM)).entries.map((e) => [e.data.actor, e.data.action]);
+    expect(audit).toEqual([
+      ['admin-1', 'subscription.create'],
+      ['admin-1', 'subscription.create'],
+      ['admin-2', 'subscription.update'],
+      ['admin-2', 'subscription.delete'],
+    ]);
+  });
+
+  it.each([
+    [{ holder: { account: 'a' }, plan: 'oficina-huge', from: 0 }, 'plan', 'unknown plan'],
+    [{ holder: { account: 'a' }, plan: 'meetings-collective', from: 0 }, 'holder', 'cannot be held by an account'],
+    [{ holder: { account: 'a' }, plan: 'oficina-basic', from: 10, to: 5 }, 'to', 'must be after from'],
+    [{ holder: { account: 'a' }, plan: 'oficina-basic', from: 0, coversMembers: true }, 'coversMembers', 'only a collective'],
+    [{ holder: { account: 'a' }, plan: 'oficina-basic', from: 0, extraBlocks: -1 }, 'extraBlocks', 'must not be negative'],
+    [{ holder: { team: 'a' }, plan: 'oficina-basic', from: 0 }, 'holder', 'must be { account'],
+  ])('refuses %j naming the field', async (input, field, message) => {
+    const before = (await subscriptions.list()).length;
+    const error = await subscriptions.create(input, 'admin-1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, code: 'invalid_subscription' });
+    expect((error as { fields: Record<string, string> }).fields[field]).toContain(message);
+    expect(await subscriptions.list()).toHaveLength(before);
+  });
+});
