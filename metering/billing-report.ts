@@ -10,7 +10,7 @@
  * `UNALLOCATED`, for the platform to allocate by agreement. Nothing is guessed.
  */
 import type { AggregateRow, MonthlyAggregate } from './aggregate.ts';
-import { subscriptionFee, type FeeSchedule, type Holder, type SubscriptionFee } from './fees.ts';
+import { holderOf, subscriptionFee, type FeeSchedule, type Holder, type SubscriptionFee } from './fees.ts';
 import { parsePeriod } from './period.ts';
 import { splitByLargestRemainder } from './split.ts';
 import { addUnits, emptyTotals, type UnitTotals } from './types.ts';
@@ -87,9 +87,10 @@ export function buildBillingReport(input: { period: string; usage: MonthlyAggreg
   for (const subscription of input.schedule.subscriptions) {
     const fee = subscriptionFee(subscription, input.schedule, billing);
     if (fee === undefined) continue;
-    const key = holderKey(subscription.holder);
+    const holder = holderOf(subscription);
+    const key = holderKey(holder);
     let entry = holders.get(key);
-    if (entry === undefined) holders.set(key, (entry = { holder: { kind: subscription.holder.kind, id: subscription.holder.id }, fees: [] }));
+    if (entry === undefined) holders.set(key, (entry = { holder, fees: [] }));
     entry.fees.push(fee);
   }
 
