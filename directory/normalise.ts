@@ -9,6 +9,14 @@ export function normaliseLogin(value: string): string {
   return value.normalize('NFKC').trim().toLowerCase();
 }
 
+/**
+ * True for a lookup term no account can match: control characters (NUL included) are never part of a
+ * valid username, email or name, and some LDAP servers normalise them away, widening the match.
+ */
+export function unmatchable(term: string): boolean {
+  return /\p{Cc}/u.test(term);
+}
+
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,62}$/;
 // Deliberately simple: one @, a dot in the domain, no spaces or control characters.
 const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;

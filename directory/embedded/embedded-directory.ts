@@ -17,7 +17,7 @@ import { newId } from '../../kernel/ids.ts';
 import type { DocumentStore } from '../../store/types.ts';
 import type { Account, Collective, Directory, Membership, NewAccount, Page } from '../types.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../password-hash.ts';
-import { normaliseLogin, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
+import { normaliseLogin, unmatchable, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
 import { byKey, pageOf } from '../paging.ts';
 import { accountNotFound, collectiveExists, collectiveNotFound, emailTaken, notAMember, serviceNotContracted, usernameTaken } from '../errors.ts';
 
@@ -97,8 +97,8 @@ export class EmbeddedDirectory implements Directory {
   }
 
   private async recordByLogin(login: string): Promise<AccountRecord | undefined> {
-    const normalised = normaliseLogin(login);
-    if (!normalised) return undefined;
+    const normalised = typeof login === 'string' ? normaliseLogin(login) : '';
+    if (!normalised || unmatchable(normalised)) return undefined;
     const key = normalised.includes('@') ? `e:${normalised}` : `u:${normalised}`;
     const claim = await this.documents.get<LoginClaim>(LOGINS, key);
     if (!claim) return undefined;
@@ -107,6 +107,7 @@ export class EmbeddedDirectory implements Directory {
 
   async searchAccounts(options: { query?: string; limit?: number; cursor?: string }): Promise<Page<Account>> {
     const query = options.query ? normaliseLogin(options.query) : '';
+    if (unmatchable(query)) return { items: [], total: 0 };
     const rows = await this.documents.list<AccountRecord>(ACCOUNTS);
     const matches = rows
       .map((row) => publicAccount(row.doc))

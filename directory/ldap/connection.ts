@@ -27,6 +27,7 @@ export class LdapConnection {
   private readonly logger: Logger;
   private client?: Client;
   private binding?: Promise<Client>;
+  private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(options: LdapConnectionOptions) {
     this.options = options;
@@ -77,6 +78,16 @@ export class LdapConnection {
         }
       }
     }
+  }
+
+  /**
+   * Like `run`, but one at a time: OpenLDAP keeps one paged-results cookie per connection, so two
+   * paged searches interleaved on one connection invalidate each other.
+   */
+  async runExclusive<T>(operation: (client: Client) => Promise<T>): Promise<T> {
+    const result = this.exclusive.then(() => this.run(operation));
+    this.exclusive = result.catch(() => undefined);
+    return result;
   }
 
   /**

@@ -22,7 +22,7 @@
 import { AndFilter, Attribute, BerWriter, Change, EqualityFilter, OrFilter, SubstringFilter, AlreadyExistsError, NoSuchAttributeError, NoSuchObjectError, TypeOrValueExistsError, type Client, type Entry, type Filter } from 'ldapts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { Account, Collective, Directory, Membership, NewAccount, Page } from '../types.ts';
-import { normaliseLogin, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
+import { normaliseLogin, unmatchable, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
 import { byKey, clampLimit, decodeCursor, encodeCursor, pageOf } from '../paging.ts';
 import { accountNotFound, collectiveExists, collectiveNotFound, emailTaken, notAMember, readOnlyDirectory, serviceNotContracted, usernameTaken } from '../errors.ts';
 import { childDn, firstRdn, normaliseDn, splitDn } from './dn.ts';
@@ -114,16 +114,21 @@ export class LdapDirectory implements Directory {
     if (this.readOnly) throw readOnlyDirectory();
   }
 
-  private search(base: string, filter: Filter | string, attributes: string[], scope: 'base' | 'one' | 'sub' = 'sub'): Promise<Entry[]> {
-    return this.connection.run(async (client) => {
+  /**
+   * Lookups that name one entry or a few run unpaged and concurrently; listings (`paged`) use RFC 2696
+   * paged results, one at a time on the service connection.
+   */
+  private search(base: string, filter: Filter | string, attributes: string[], scope: 'base' | 'one' | 'sub' = 'sub', paged = false): Promise<Entry[]> {
+    const operation = async (client: Client) => {
       try {
-        const { searchEntries } = await client.search(base, { scope, filter, attributes, paged: { pageSize: this.pageSize } });
+        const { searchEntries } = await client.search(base, { scope, filter, attributes, ...(paged ? { paged: { pageSize: this.pageSize } } : {}) });
         return searchEntries;
       } catch (error) {
         if (error instanceof NoSuchObjectError) return [];
         throw error;
       }
-    });
+    };
+    return paged ? this.connection.runExclusive(operation) : this.connection.run(operation);
   }
 
   private get accountAttributes(): string[] {
@@ -179,6 +184,7 @@ export class LdapDirectory implements Directory {
 
   private entryByLogin(login: string): Promise<Entry | undefined> {
     const normalised = typeof login === 'string' ? normaliseLogin(login) : '';
+    if (unmatchable(normalised)) return Promise.resolve(undefined);
     return this.entryBy(normalised.includes('@') ? this.attr.email : this.attr.username, normalised);
   }
 
@@ -222,10 +228,11 @@ export class LdapDirectory implements Directory {
 
   async searchAccounts(options: { query?: string; limit?: number; cursor?: string }): Promise<Page<Account>> {
     const query = options.query ? normaliseLogin(options.query) : '';
+    if (unmatchable(query)) return { items: [], total: 0 };
     const filter = query
       ? this.accountFilter(new OrFilter({ filters: [this.attr.username, this.attr.email, this.attr.name].map((attribute) => new SubstringFilter({ attribute, any: [query] })) }))
       : this.accountFilter();
-    const [entries, flags] = await Promise.all([this.search(this.usersDn, filter, this.accountAttributes), this.flags()]);
+    const [entries, flags] = await Promise.all([this.search(this.usersDn, filter, this.accountAttributes, 'sub', true), this.flags()]);
     const accounts = entries.map((e) => this.toAccount(e, flags)).filter((a): a is Account => a !== undefined).sort(byKey((a) => a.username));
     return pageOf(accounts, (a) => a.username, options);
   }
@@ -398,7 +405,7 @@ export class LdapDirectory implements Directory {
   }
 
   async listCollectives(options: { limit?: number; cursor?: string } = {}): Promise<Page<Collective>> {
-    const entries = await this.search(this.collectivesDn, new EqualityFilter({ attribute: 'objectClass', value: 'groupOfNames' }), ['cn', 'description', 'businessCategory'], 'one');
+    const entries = await this.search(this.collectivesDn, new EqualityFilter({ attribute: 'objectClass', value: 'groupOfNames' }), ['cn', 'description', 'businessCategory'], 'one', true);
     const all = entries.map((e) => this.toCollective(e)).sort(byKey((c) => c.id));
     return pageOf(all, (c) => c.id, options);
   }
@@ -468,7 +475,7 @@ export class LdapDirectory implements Directory {
   async deleteCollective(id: string): Promise<void> {
     this.writable();
     await this.requireCollective(id);
-    const children = await this.search(this.collectiveDn(id), '(objectClass=*)', ['cn'], 'one');
+    const children = await this.search(this.collectiveDn(id), '(objectClass=*)', ['cn'], 'one', true);
     for (const child of children) await this.deleteEntry(child.dn);
     await this.deleteEntry(this.collectiveDn(id));
   }
@@ -504,7 +511,7 @@ export class LdapDirectory implements Directory {
     if (pageDns.length) {
       const rdns = pageDns.map(firstRdn).filter((r): r is { attribute: string; value: string } => r !== undefined);
       const [entries, flags, grants] = await Promise.all([
-        this.search(this.usersDn, this.accountFilter(new OrFilter({ filters: rdns.map((r) => new EqualityFilter({ attribute: r.attribute, value: r.value })) })), this.accountAttributes),
+        this.search(this.usersDn, this.accountFilter(new OrFilter({ filters: rdns.map((r) => new EqualityFilter({ attribute: r.attribute, value: r.value })) })), this.accountAttributes, 'sub', true),
         this.flags(),
         this.grantsOf(collectiveId),
       ]);
