@@ -1,0 +1,56 @@
+/**
+ * Child process for the kill test (run by recorder-kill.test.ts, not by jest): records usage into an
+ * embedded store file as fast as it can. Its ledger writes the first half of the `hangOnAppend`-th
+ * batch, prints `mid-flush`, and never answers, like a process whose store call was in flight.
+ * It prints `acked <n>` as records are acknowledged. The parent SIGKILLs it.
+ *   node test/metering/kill-child.ts <db file> <journal dir> <hangOnAppend>
+ */
+import { systemClock } from '../../kernel/clock.ts';
+import { silentLogger } from '../../kernel/logger.ts';
+import { createEmbeddedStores } from '../../store/index.ts';
+import type { Ledger, LedgerEntry } from '../../store/types.ts';
+import { openJournal } from '../../metering/journal.ts';
+import { createUsageRecorder } from '../../metering/recorder.ts';
+
+const [dbPath, journalDir, hangOn] = process.argv.slice(2);
+const stores = await createEmbeddedStores({ path: dbPath });
+let appends = 0;
+const ledger: Ledger = {
+  async append(stream: string, entries: LedgerEntry[]) {
+    appends += 1;
+    if (appends === Number(hangOn)) {
+      await stores.ledger.append(stream, entries.slice(0, Math.floor(entries.length / 2)));
+      process.stdout.write('mid-flush\n');
+      return new Promise<number>(() => {}); // never answers
+    }
+    return stores.ledger.append(stream, entries);
+  },
+  read: (s, o) => stores.ledger.read(s, o),
+  range: (s, f, t) => stores.ledger.range(s, f, t),
+  deleteBefore: (s, b) => stores.ledger.deleteBefore(s, b),
+  count: (s) => stores.ledger.count(s),
+};
+const recorder = createUsageRecorder({
+  ledger,
+  journal: openJournal(journalDir, silentLogger),
+  clock: systemClock,
+  logger: silentLogger,
+  flushIntervalMs: 5,
+  flushBatchSize: 100,
+  bufferLimit: 10_000,
+  appendTimeoutMs: 60_000,
+});
+
+let acked = 0;
+function burst(): void {
+  for (let i = 0; i < 50; i++) {
+    if (!recorder.record({ id: `kill-${String(acked).padStart(8, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } })) {
+      process.stdout.write('refused\n');
+      return;
+    }
+    acked += 1;
+  }
+  process.stdout.write(`acked ${acked}\n`);
+  setImmediate(burst);
+}
+burst();

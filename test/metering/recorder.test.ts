@@ -1,0 +1,155 @@
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
+import { mkdtempSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { ManualClock } from '../../kernel/clock.ts';
+import { silentLogger } from '../../kernel/logger.ts';
+import { createEmbeddedStores, type EmbeddedStores } from '../../store/index.ts';
+import { openJournal } from '../../metering/journal.ts';
+import { createUsageRecorder, type UsageRecorder, type UsageRecorderOptions } from '../../metering/recorder.ts';
+import { USAGE_STREAM, type UsageInput } from '../../metering/types.ts';
+import { FaultyLedger, idsIn } from './faulty-ledger.ts';
+
+const use = (i: number): UsageInput => ({ id: `rec-${String(i).padStart(6, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesOut: i } });
+
+describe('usage recorder over the embedded ledger', () => {
+  let dir: string;
+  let stores: EmbeddedStores;
+  let ledger: FaultyLedger;
+  let recorder: UsageRecorder | undefined;
+  const clock = new ManualClock(Date.UTC(2026, 2, 10));
+
+  const make = (overrides: Partial<UsageRecorderOptions> = {}) =>
+    createUsageRecorder({
+      ledger,
+      journal: openJournal(join(dir, 'journal'), silentLogger),
+      clock,
+      logger: silentLogger,
+      flushIntervalMs: 60_000, // tests flush explicitly unless they test the timer
+      flushBatchSize: 50,
+      bufferLimit: 1000,
+      ...overrides,
+    });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'porta-recorder-'));
+    stores = await createEmbeddedStores({ path: join(dir, 'porta.db') });
+    ledger = new FaultyLedger(stores.ledger);
+  });
+  afterEach(async () => {
+    await recorder?.close();
+    recorder = undefined;
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives each record an id and the clock time, and writes it on flush', async () => {
+    recorder = make();
+    expect(recorder.record({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } })).toBe(true);
+    expect(await ledger.count(USAGE_STREAM)).toBe(0); // nothing on the request path
+    expect(await recorder.flush()).toBe(true);
+    const [entry] = (await ledger.read(USAGE_STREAM)).entries;
+    expect(entry.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(entry.time).toBe(clock.now());
+    expect(entry.data).toEqual({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
+  });
+
+  it('flushes by count without being asked', async () => {
+    recorder = make({ flushBatchSize: 10 });
+    for (let i = 0; i < 25; i++) recorder.record(use(i));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the count-triggered flush runs on setImmediate
+    expect(await ledger.count(USAGE_STREAM)).toBe(20);
+    expect(recorder.stats().pending).toBe(5);
+  });
+
+  it('flushes on the interval', async () => {
+    recorder = make({ flushIntervalMs: 20 });
+    recorder.record(use(1));
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await ledger.count(USAGE_STREAM)).toBe(1);
+  });
+
+  it('never counts twice when a flush is retried after a lost reply', async () => {
+    recorder = make();
+    for (let i = 0; i < 120; i++) recorder.record(use(i));
+    ledger.failNext(2, 'after'); // the ledger wrote the batch but the reply was lost, twice
+    expect(await recorder.flush()).toBe(false);
+    expect(await recorder.flush()).toBe(false);
+    expect(await recorder.flush()).toBe(true);
+    const ids = await idsIn(ledger, USAGE_STREAM);
+    expect(ids.size).toBe(120);
+    expect([...ids.values()].every((n) => n === 1)).toBe(true);
+    // `written` counts records new to the ledger: the first batch of 50 landed on the first try.
+    expect(recorder.stats()).toMatchObject({ pending: 0, written: 70, degraded: false });
+  });
+
+  it('keeps records in the journal while the ledger fails and replays them when it answers', async () => {
+    const metrics = new Registry();
+    recorder = make({ metrics, flushBatchSize: 30 });
+    ledger.failNext(1000);
+    for (let i = 0; i < 100; i++) expect(recorder.record(use(i))).toBe(true);
+    expect(await recorder.flush()).toBe(false);
+    expect(recorder.stats()).toMatchObject({ pending: 100, degraded: true });
+    expect(readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl')).length).toBe(4);
+    expect(await ledger.count(USAGE_STREAM)).toBe(0);
+    ledger.failNext(0);
+    expect(await recorder.flush()).toBe(true);
+    expect(recorder.stats()).toMatchObject({ pending: 0, written: 100, degraded: false });
+    expect(readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
+    const text = await metrics.metrics();
+    expect(text).toMatch(/porta_usage_journaled_total \d+/);
+    expect(text).toContain('porta_usage_written_total 100');
+    expect(text).toContain('porta_usage_pending 0');
+  });
+
+  it('holds at most bufferLimit records in memory and reads the rest back from the journal', async () => {
+    recorder = make({ bufferLimit: 40, flushBatchSize: 20 });
+    ledger.failNext(1000);
+    for (let i = 0; i < 200; i++) recorder.record(use(i));
+    await recorder.flush();
+    ledger.failNext(0);
+    expect(await recorder.flush()).toBe(true);
+    const ids = await idsIn(ledger, USAGE_STREAM);
+    expect(ids.size).toBe(200);
+    const requests = await ledger.read(USAGE_STREAM, { limit: 1000 });
+    expect(requests.entries.map((e) => e.id)).toEqual(Array.from({ length: 200 }, (_, i) => use(i).id)); // order kept
+  });
+
+  it('leaves unwritten records in the journal on close; the next recorder replays them', async () => {
+    recorder = make();
+    ledger.failNext(1000);
+    for (let i = 0; i < 70; i++) recorder.record(use(i));
+    expect(await recorder.close()).toBe(false);
+    expect(recorder.record(use(999))).toBe(false); // closed
+    ledger.failNext(0);
+    recorder = make();
+    expect(await recorder.flush()).toBe(true);
+    expect((await idsIn(ledger, USAGE_STREAM)).size).toBe(70);
+  });
+
+  it('refuses records and turns unhealthy when the journal cannot be written', async () => {
+    const locked = join(dir, 'not-a-folder');
+    writeFileSync(locked, 'a file where the journal folder should go'); // fails even for root, unlike chmod
+    const metrics = new Registry();
+    recorder = createUsageRecorder({ ledger, journal: openJournal(join(locked, 'journal'), silentLogger), clock, logger: silentLogger, metrics, flushIntervalMs: 60_000, flushBatchSize: 10, bufferLimit: 100 });
+    expect(recorder.healthy).toBe(false);
+    expect(recorder.record(use(1))).toBe(false);
+    expect(recorder.stats().refused).toBe(1);
+    expect(await metrics.metrics()).toContain('porta_usage_journal_writable 0');
+    expect(await ledger.count(USAGE_STREAM)).toBe(0);
+  });
+
+  it('refuses a second live process on the same journal folder', () => {
+    mkdirSync(join(dir, 'journal'));
+    // pid 1 is always alive: the folder looks owned by another live process
+    writeFileSync(join(dir, 'journal', 'journal.lock'), '1');
+    const journal = openJournal(join(dir, 'journal'), silentLogger);
+    expect(journal.writable).toBe(false);
+  });
+
+  it('rejects a record without subject or service (a programming error)', () => {
+    recorder = make();
+    expect(() => recorder!.record({ subject: '', service: 'x', kind: 'request', units: {} })).toThrow('subject');
+  });
+});
