@@ -11,6 +11,7 @@ export const serviceSchema = z
     identityHeaders: z.enum(['oauth2-proxy', 'authelia', 'none']).default('oauth2-proxy').describe('Names of the identity headers sent upstream (`X-Forwarded-User` … or `Remote-User` …).'),
     passAccessToken: z.boolean().default(false).describe('Also send the user\'s access token upstream as `Authorization: Bearer`.'),
     timeoutMs: z.number().int().positive().default(30000).describe('Upstream timeout; past it the client gets 504.'),
+    preserveHost: z.boolean().default(true).describe('Send the client\'s Host header upstream (true) or the upstream\'s own host (false).'),
     dedicated: z.boolean().default(false).describe('A service a collective contracts (its own Oficina or Agora); only granted members reach it.'),
   })
   .strict();

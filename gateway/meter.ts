@@ -1,0 +1,58 @@
+/**
+ * A usage record per proxied request, handed to metering when the response ends, off the hot
+ * path (metering batches it). When metering says it can neither buffer nor journal a record, the
+ * gateway refuses billable traffic for a few seconds (503) instead of serving it unrecorded.
+ */
+import type { Clock } from '../kernel/clock.ts';
+import type { Logger } from '../kernel/logger.ts';
+import { newId } from '../kernel/ids.ts';
+import type { GatewayUsageRecord } from './types.ts';
+import type { RequestScope } from './scope.ts';
+
+const REFUSE_FOR_MS = 5_000;
+
+export interface Meter {
+  record(scope: RequestScope, routeClass?: string): void;
+  /** False while metering cannot take records. */
+  accepting(): boolean;
+}
+
+export function routeClassOf(method: string): string {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
+}
+
+export function createMeter<Identity>(options: {
+  recordUsage?: (record: GatewayUsageRecord) => boolean;
+  collectiveOf?: (identity: Identity, service: NonNullable<RequestScope['service']>) => string | undefined;
+  clock: Clock;
+  logger: Logger;
+}): Meter {
+  const { recordUsage, collectiveOf, clock, logger } = options;
+  let refuseUntil = 0;
+  return {
+    accepting: () => refuseUntil <= clock.now(),
+    record(scope, routeClass) {
+      if (!recordUsage || !scope.service) return;
+      const now = clock.now();
+      const principal = scope.principal;
+      const record: GatewayUsageRecord = {
+        id: newId(),
+        time: scope.startedAt,
+        subject: principal?.subject ?? 'anonymous',
+        service: scope.service.id,
+        kind: 'request',
+        units: { requests: 1, bytesIn: scope.bytesIn, bytesOut: scope.bytesOut },
+        routeClass: routeClass ?? routeClassOf(scope.method),
+        method: scope.method,
+        status: scope.status,
+        durationMs: now - scope.startedAt,
+      };
+      const collective = principal && collectiveOf ? collectiveOf(principal.identity as Identity, scope.service) : undefined;
+      if (collective) record.collective = collective;
+      if (!recordUsage(record)) {
+        refuseUntil = now + REFUSE_FOR_MS;
+        logger.error({ service: record.service }, 'metering refused a usage record; refusing billable traffic for a moment');
+      }
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The gateway pipeline, in order. Each step is a module with one job that reads and writes the
+ * request's `RequestScope` and throws an AppError to refuse. Steps answer synchronously when they
+ * can (cache hits) so the common case costs no extra turns of the event loop.
+ *
+ *   resolve request   host, client address (trusted proxies only), normalised path — the path
+ *                     the route, the decision and the upstream all see
+ *   match route       config.services: host, then longest path prefix
+ *   strip headers     client-sent identity headers (oauth2-proxy / Authelia names, any case, `_`)
+ *   authenticate      bearer JWT (verified, cached) or session cookie (cached, revocable)
+ *   decide            policies: allow, or sign in (302 / 401), or 403 with the reason
+ *   rate limit        per service and user (or address), shared through the store
+ *   enforce           the service kind's enforcer (generic: nothing; webdav, bbb: later issue)
+ *   identity headers  what the upstream (or forward-auth caller) is told about the user
+ * then: proxy (upstreams.ts) and meter (meter.ts) for proxied requests; forward-auth answers 200.
+ */
+import type { GatewayContext } from './context.ts';
+import type { RequestScope } from './scope.ts';
+import { resolveRequest } from './steps/resolve-request.ts';
+import { matchRoute } from './steps/match-route.ts';
+import { stripHeadersStep } from './steps/strip-headers.ts';
+import { authenticate } from './steps/authenticate.ts';
+import { decide } from './steps/decide.ts';
+import { rateLimit } from './steps/rate-limit.ts';
+import { enforce, type Enforcers } from './steps/enforce.ts';
+import { identityHeadersStep } from './steps/identity-headers.ts';
+
+export type Step<Identity> = (scope: RequestScope<Identity>) => void | Promise<void>;
+
+export interface Pipeline<Identity> {
+  steps: ReadonlyArray<{ name: string; run: Step<Identity> }>;
+  /** Runs every step; resolves when all passed, rejects with the first refusal. */
+  run(scope: RequestScope<Identity>): Promise<void>;
+}
+
+export function createPipeline<Identity>(ctx: GatewayContext<Identity>, enforcers: Enforcers): Pipeline<Identity> {
+  const steps: Array<{ name: string; run: Step<Identity> }> = [
+    { name: 'resolve request', run: resolveRequest(ctx as GatewayContext) },
+    { name: 'match route', run: matchRoute(ctx.routes) },
+    { name: 'strip headers', run: stripHeadersStep },
+    { name: 'authenticate', run: authenticate(ctx) },
+    { name: 'decide', run: decide(ctx) },
+    { name: 'rate limit', run: rateLimit(ctx) },
+    { name: 'enforce', run: enforce(enforcers) },
+    { name: 'identity headers', run: identityHeadersStep },
+  ];
+  async function run(scope: RequestScope<Identity>): Promise<void> {
+    for (const step of steps) {
+      const pending = step.run(scope);
+      if (pending) await pending;
+    }
+  }
+  return { steps, run };
+}

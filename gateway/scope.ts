@@ -1,0 +1,73 @@
+/**
+ * Per-request state, written and read by the pipeline steps (oauth2-proxy's `scope`). Nothing is
+ * passed between steps through ad-hoc headers or globals.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ServiceConfig, Claims, GatewayDecision, RateLimit } from './types.ts';
+
+/** Who is asking, once authenticated. */
+export interface Principal<Identity = unknown> {
+  subject: string;
+  claims: Claims;
+  identity: Identity;
+  via: 'session' | 'bearer';
+  /** Access token to pass upstream when the service asks for it. */
+  accessToken?: string;
+}
+
+export interface RequestScope<Identity = unknown> {
+  req: IncomingMessage;
+  /** Undefined for a websocket upgrade. */
+  res?: ServerResponse;
+  socket?: Socket;
+  head?: Buffer;
+  /** `proxy`: a request to a service; `forward-auth`: a question from nginx/Caddy/Traefik about one. */
+  mode: 'proxy' | 'forward-auth' | 'websocket';
+  startedAt: number;
+  method: string;
+  /** Host without port, lower case. */
+  host: string;
+  /** The path as the client sent it (without query). */
+  rawPath: string;
+  /** The normalised path: decided on and sent upstream. */
+  path: string;
+  /** `?…` or empty. */
+  query: string;
+  /** The address of the client (X-Forwarded-For believed only from trusted proxies). */
+  clientIp: string;
+  service?: ServiceConfig;
+  principal?: Principal<Identity>;
+  identity?: Identity;
+  /** A session cookie was sent but named no live session: clear it. */
+  staleSessionCookie: boolean;
+  /** A bearer token was sent (so the caller is an API client). */
+  bearerAttempt: boolean;
+  decision?: GatewayDecision;
+  rateLimit?: RateLimit;
+  /** Headers to add upstream (or, in forward-auth, to answer with). */
+  identityHeaders: Record<string, string>;
+  bytesIn: number;
+  bytesOut: number;
+  status: number;
+}
+
+export function newScope<Identity>(req: IncomingMessage, mode: RequestScope['mode'], startedAt: number): RequestScope<Identity> {
+  return {
+    req,
+    mode,
+    startedAt,
+    method: (req.method ?? 'GET').toUpperCase(),
+    host: '',
+    rawPath: '/',
+    path: '/',
+    query: '',
+    clientIp: '',
+    staleSessionCookie: false,
+    bearerAttempt: false,
+    identityHeaders: {},
+    bytesIn: 0,
+    bytesOut: 0,
+    status: 0,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Proxying to the upstreams (httpxy, the engine of http-proxy-middleware 4). One keep-alive agent
+ * per upstream; bodies stream both ways; websockets through a second proxy without the agent (an
+ * upgraded connection leaves the pool anyway). No first byte from the upstream within the
+ * service's `timeoutMs` → 504; cannot connect or connection lost → 502; each with a small page or
+ * JSON by Accept.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { ProxyServer } from 'httpxy';
+import type { Logger } from '../kernel/logger.ts';
+import type { ServiceConfig } from './types.ts';
+import type { RequestScope } from './scope.ts';
+import { refusalFor, send, sendOnSocket } from './respond.ts';
+import { upstreamTimeout, upstreamUnreachable } from './refusals.ts';
+
+export interface Upstreams {
+  /** Forwards a request whose scope passed the pipeline; `req.url` and headers are already prepared. */
+  web(scope: RequestScope): void;
+  ws(scope: RequestScope): void;
+  close(): void;
+}
+
+class UpstreamTimeout extends Error {
+  readonly code = 'UPSTREAM_TIMEOUT';
+}
+
+interface Upstream {
+  service: ServiceConfig;
+  web: ProxyServer;
+  ws: ProxyServer;
+  agent: http.Agent;
+}
+
+export function createUpstreams(services: readonly ServiceConfig[], options: { maxSockets: number; logger: Logger }): Upstreams {
+  const { logger } = options;
+  const scopes = new WeakMap<http.IncomingMessage, RequestScope>();
+  const byService = new Map<string, Upstream>();
+
+  for (const service of services) {
+    const secure = service.upstream.startsWith('https:');
+    const agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets })
+      : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets });
+    const common = { target: service.upstream, changeOrigin: !service.preserveHost, xfwd: false };
+    const web = new ProxyServer({ ...common, agent });
+    const ws = new ProxyServer({ ...common, ws: true, upgradeTimeout: service.timeoutMs });
+
+    web.on('proxyReq', (proxyReq) => {
+      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)), service.timeoutMs);
+      const clear = () => clearTimeout(timer);
+      proxyReq.once('response', clear);
+      proxyReq.once('close', clear);
+    });
+    web.on('proxyRes', (proxyRes, req) => {
+      const scope = scopes.get(req);
+      if (!scope) return;
+      const length = Number(proxyRes.headers['content-length']);
+      if (Number.isFinite(length)) scope.bytesOut = length;
+      else proxyRes.on('data', (chunk: Buffer) => (scope.bytesOut += chunk.length));
+    });
+    const onError = (error: Error, req?: http.IncomingMessage, res?: http.ServerResponse | Socket) => {
+      const scope = req ? scopes.get(req) : undefined;
+      const timedOut = error instanceof UpstreamTimeout;
+      logger.warn({ service: service.id, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } }, timedOut ? 'upstream timed out' : 'upstream failed');
+      const refusal = refusalFor(timedOut ? upstreamTimeout(service.name) : upstreamUnreachable(service.name, error), req ?? ({ headers: {} } as http.IncomingMessage));
+      if (scope) scope.status = refusal.status;
+      if (!res) return;
+      if (res instanceof http.ServerResponse) send(res, refusal);
+      else sendOnSocket(res, refusal);
+    };
+    web.on('error', onError);
+    ws.on('error', onError);
+    byService.set(service.id, { service, web, ws, agent });
+  }
+
+  const upstreamOf = (scope: RequestScope): Upstream => {
+    const upstream = byService.get(scope.service!.id);
+    if (!upstream) throw new Error(`no upstream for service ${scope.service!.id}`);
+    return upstream;
+  };
+
+  return {
+    web(scope) {
+      scopes.set(scope.req, scope);
+      upstreamOf(scope).web.web(scope.req, scope.res!).catch(() => undefined);
+    },
+    ws(scope) {
+      scopes.set(scope.req, scope);
+      upstreamOf(scope).ws.ws(scope.req, scope.socket!, {}, scope.head).catch(() => undefined);
+    },
+    close() {
+      for (const upstream of byService.values()) upstream.agent.destroy();
+    },
+  };
+}
