@@ -99,8 +99,8 @@ export interface PolicyValidationOptions {
   knownServices?: string[];
 }
 
-/** The schema; with `knownServices` it also refuses references to services that do not exist. */
-export function policySchema(options: PolicyValidationOptions = {}) {
+/** The schema of the document's shape; cross-references are checked by `referenceProblems`. */
+export function policySchema() {
   return z
     .object({
       defaultPlan: id.describe('The plan every account holds, with or without a subscription.'),
@@ -125,33 +125,7 @@ export function policySchema(options: PolicyValidationOptions = {}) {
         .describe('Rate limits per account (per client address when anonymous).'),
       rules: z.array(rule).describe('Access rules in order: the first that matches decides; none = deny.'),
     })
-    .strict()
-    .superRefine((doc, ctx) => {
-      const planIds = new Set(Object.keys(doc.plans));
-      if (!planIds.has(doc.defaultPlan)) ctx.addIssue({ code: 'custom', path: ['defaultPlan'], message: `names plan "${doc.defaultPlan}", which is not defined under plans` });
-      const known = options.knownServices ? new Set(options.knownServices) : undefined;
-      const checkService = (service: string, path: Array<string | number>) => {
-        if (known && !known.has(service)) ctx.addIssue({ code: 'custom', path, message: `unknown service "${service}"` });
-      };
-      const seen = new Map<string, number>();
-      doc.rules.forEach((r, index) => {
-        const first = seen.get(r.id);
-        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['rules', index, 'id'], message: `duplicate rule id "${r.id}" (also rules.${first})` });
-        else seen.set(r.id, index);
-        r.services?.forEach((s, i) => checkService(s, ['rules', index, 'services', i]));
-        r.subjects.forEach((s, i) => {
-          if (typeof s === 'object' && 'plans' in s) {
-            s.plans.forEach((p, j) => {
-              if (!planIds.has(p)) ctx.addIssue({ code: 'custom', path: ['rules', index, 'subjects', i, 'plans', j], message: `unknown plan "${p}"` });
-            });
-          }
-        });
-      });
-      for (const service of Object.keys(doc.rateLimits.services)) checkService(service, ['rateLimits', 'services', service]);
-      for (const [planId, p] of Object.entries(doc.plans)) {
-        for (const service of Object.keys(p.rateLimits)) checkService(service, ['plans', planId, 'rateLimits', service]);
-      }
-    });
+    .strict();
 }
 
 /** What an admin writes (sizes may be strings); stored as given so that a revert restores it exactly. */
@@ -161,6 +135,59 @@ export type PolicyInput = z.input<ReturnType<typeof policySchema>>;
 export interface PolicyProblem {
   path: string;
   message: string;
+}
+
+type Path = Array<string | number>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * References between parts of the document (default plan, plans named by rules, duplicate rule
+ * ids, service ids). Runs on the raw document, defensively, so that these problems are reported
+ * together with shape problems elsewhere in the same pass.
+ */
+function referenceProblems(raw: Record<string, unknown>, options: PolicyValidationOptions): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const add = (path: Path, message: string) => problems.push({ path: path.join('.'), message });
+  const plans = isRecord(raw.plans) ? raw.plans : undefined;
+  const planIds = new Set(plans ? Object.keys(plans) : []);
+  if (plans && typeof raw.defaultPlan === 'string' && !planIds.has(raw.defaultPlan)) add(['defaultPlan'], `names plan "${raw.defaultPlan}", which is not defined under plans`);
+  const known = options.knownServices ? new Set(options.knownServices) : undefined;
+  const service = (id: unknown, path: Path) => {
+    if (known && typeof id === 'string' && !known.has(id)) add(path, `unknown service "${id}"`);
+  };
+  if (Array.isArray(raw.rules)) {
+    const seen = new Map<string, number>();
+    raw.rules.forEach((rule: unknown, index) => {
+      if (!isRecord(rule)) return;
+      if (typeof rule.id === 'string') {
+        const first = seen.get(rule.id);
+        if (first !== undefined) add(['rules', index, 'id'], `duplicate rule id "${rule.id}" (also rules.${first})`);
+        else seen.set(rule.id, index);
+      }
+      if (Array.isArray(rule.services)) rule.services.forEach((s: unknown, i) => service(s, ['rules', index, 'services', i]));
+      if (Array.isArray(rule.subjects) && plans) {
+        rule.subjects.forEach((subject: unknown, i) => {
+          if (isRecord(subject) && Array.isArray(subject.plans)) {
+            subject.plans.forEach((p: unknown, j) => {
+              if (typeof p === 'string' && !planIds.has(p)) add(['rules', index, 'subjects', i, 'plans', j], `unknown plan "${p}"`);
+            });
+          }
+        });
+      }
+    });
+  }
+  if (isRecord(raw.rateLimits) && isRecord(raw.rateLimits.services)) {
+    for (const id of Object.keys(raw.rateLimits.services)) service(id, ['rateLimits', 'services', id]);
+  }
+  if (plans) {
+    for (const [planId, plan] of Object.entries(plans)) {
+      if (isRecord(plan) && isRecord(plan.rateLimits)) for (const id of Object.keys(plan.rateLimits)) service(id, ['plans', planId, 'rateLimits', id]);
+    }
+  }
+  return problems;
 }
 
 export type PolicyValidation = { ok: true; policy: PolicyDocument } | { ok: false; problems: PolicyProblem[] };
@@ -191,9 +218,10 @@ export function validatePolicy(raw: unknown, options: PolicyValidationOptions = 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, problems: [{ path: '(document)', message: 'must be a mapping with defaultPlan, plans and rules' }] };
   }
-  const result = policySchema(options).safeParse(raw);
-  if (result.success) return { ok: true, policy: result.data as PolicyDocument };
-  return { ok: false, problems: problemsOf(result.error.issues, raw) };
+  const result = policySchema().safeParse(raw);
+  const problems = [...(result.success ? [] : problemsOf(result.error.issues, raw)), ...referenceProblems(raw as Record<string, unknown>, options)];
+  if (result.success && problems.length === 0) return { ok: true, policy: result.data as PolicyDocument };
+  return { ok: false, problems };
 }
 
 /** `{ "plans.free.storage": "must be …" }` for API error bodies. */
