@@ -20,7 +20,7 @@ const size = z.unknown().optional().transform((value, ctx): number | null => {
   }
   ctx.addIssue({ code: 'custom', message: 'must be a size such as "5 GB" or "512 MB", a whole number of bytes, or null for unlimited' });
   return z.NEVER;
-});
+}).meta({ anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', examples: ['5 GB', '512 MB'] }, { type: 'null' }] });
 
 /** A whole number (minutes); `null` = unlimited; absent = 0 (none). */
 const count = z
