@@ -9,7 +9,7 @@
  * hears of a newer version (older or equal ones are ignored) and also polls the version every few
  * seconds in case a message was lost.
  */
-import { conflict, notFound } from '../kernel/errors.ts';
+import { AppError, conflict, notFound } from '../kernel/errors.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { systemClock } from '../kernel/clock.ts';
 import { newId } from '../kernel/ids.ts';
@@ -231,18 +231,28 @@ export class PolicyStore {
     // The store's counter goes up by one per write, so it stays equal to the policy version.
     const written = await documents.writeVersioned(POLICY_COLLECTION, CURRENT, record, base);
     if (written === undefined) throw conflict('Someone else changed the policy at the same moment; reload it and apply your change again.');
-    // The current record already holds this version, so history and audit follow it; if they fail
-    // the change is still in force and `getVersion` falls back to the current record.
-    await documents.write([{ collection: POLICY_HISTORY_COLLECTION, id: historyId(record.version), doc: record }]);
-    await this.stores.ledger.append(AUDIT_STREAM, [
-      {
-        id: newId(),
-        time: record.when,
-        data: { actor: who, action: `policy.${kind.action}`, target: `policy/${record.version}`, revertedTo: kind.revertedTo, changed: record.changes.map((c) => c.path) },
-      },
-    ]);
+    // The current record already holds this version, so the change is in force from here on; if
+    // the history or audit write fails the admin is told exactly that (and `getVersion` falls back
+    // to the current record).
     this.install(PolicyStore.activate(record));
-    await this.stores.broadcast.publish(POLICY_CHANNEL, JSON.stringify({ version: record.version }));
+    try {
+      await documents.write([{ collection: POLICY_HISTORY_COLLECTION, id: historyId(record.version), doc: record }]);
+      await this.stores.ledger.append(AUDIT_STREAM, [
+        {
+          id: newId(),
+          time: record.when,
+          data: { actor: who, action: `policy.${kind.action}`, target: `policy/${record.version}`, revertedTo: kind.revertedTo, changed: record.changes.map((c) => c.path) },
+        },
+      ]);
+    } catch (cause) {
+      this.logger.error({ err: cause, version: record.version, who }, 'policy changed but its history or audit record was not written');
+      throw new AppError(503, 'audit_unavailable', `The policy is now version ${record.version}, but its history or audit record could not be written; check the store.`, { cause });
+    } finally {
+      // Other processes also poll, so a lost announcement only delays them by one poll.
+      await this.stores.broadcast
+        .publish(POLICY_CHANNEL, JSON.stringify({ version: record.version }))
+        .catch((err: unknown) => this.logger.warn({ err, version: record.version }, 'could not announce the policy change; other processes will see it at their next poll'));
+    }
     return record;
   }
 

@@ -152,6 +152,25 @@ describe('PolicyStore (embedded)', () => {
     }
   });
 
+  it('a change whose audit record fails is reported as such (503) and is in force; a lost announcement is not an error', async () => {
+    const failing = await PolicyStore.open({
+      stores: {
+        documents: stores.documents,
+        ledger: { ...stores.ledger, append: async () => { throw new Error('disk full'); } },
+        broadcast: { publish: async () => { throw new Error('no pubsub'); }, subscribe: stores.broadcast.subscribe.bind(stores.broadcast) },
+      },
+      pollMs: 0,
+    });
+    try {
+      await expect(failing.update(defaultDoc(), 'admin-1')).rejects.toMatchObject({ status: 503, code: 'audit_unavailable', message: expect.stringContaining('now version 2') });
+      expect(failing.version).toBe(2);
+      await a.refresh();
+      expect(a.version).toBe(2);
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('refuses to start from an invalid initial file', async () => {
     const empty = new EmbeddedStores({ path: ':memory:' });
     try {
