@@ -5,6 +5,7 @@
  * Subscriptions are `policies/subscriptions.ts`'s; `PolicyDocument` from `policies/types.ts` fits
  * `plans` and `extraStorageBlock` as they are (structural typing).
  */
+import { conflict } from '../kernel/errors.ts';
 import type { Subscription } from '../policies/subscriptions.ts';
 import type { BillingPeriod } from './period.ts';
 import { DAY_MS, daysInYear } from './period.ts';
@@ -84,7 +85,7 @@ export function subscriptionFee(subscription: BillableSubscription, schedule: Fe
   const days = activeDays(subscription, billing);
   if (days === 0) return undefined;
   const plan = schedule.plans[subscription.plan];
-  if (plan === undefined) throw new Error(`Subscription ${subscription.id} names plan "${subscription.plan}", which does not exist.`);
+  if (plan === undefined) throw conflict(`Subscription ${subscription.id} names plan "${subscription.plan}", which does not exist; fix the subscription or the policy.`);
   const price = plan.price;
   const planCents = price === null ? 0 : priceForDays(subscription.priceCents ?? price.cents, price.period, days, billing);
   const extraBlocks = subscription.extraBlocks;
