@@ -146,15 +146,18 @@ export function policyRoutes(deps: PolicyRoutesDeps): { router: express.Router; 
     res.status(204).end();
   }));
 
-  // Same error shape as the rest of the admin API: { error: { code, message, fields? } }.
+  // Same error shape and codes as the admin API's own handler (admin-ui/api/errors.ts), so that this
+  // router also works on its own: { error: { code, message, fields? } }. The `Error` schema
+  // referenced in the OpenAPI fragment is the admin API's.
   router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
     const parseFailure = error instanceof SyntaxError || (error as { type?: string })?.type === 'entity.parse.failed';
     if (parseFailure) {
-      res.status(400).json({ error: { code: 'bad_request', message: 'The body is not valid JSON.', fields: { body: 'must be valid JSON' } } });
+      res.status(400).json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.', fields: { body: 'must be valid JSON' } } });
       return;
     }
     if (error instanceof AppError) {
+      if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="porta"');
       if (error.status >= 500) logger.error({ err: error }, 'policy admin route failed');
       res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } });
       return;
@@ -205,7 +208,7 @@ function openApi(): OpenApiFragment {
             { name: 'path', in: 'query', schema: { type: 'string', default: '/' } },
             { name: 'amr', in: 'query', schema: { type: 'string', default: 'pwd' }, description: 'Comma-separated login methods to assume, e.g. pwd,otp' },
           ],
-          responses: { '200': json({ type: 'object', properties: { decision: ref('Decision'), quotaClaim: { type: 'string' }, text: { type: 'string' } } }), ...errors, '404': json(ref('Error'), 'No such account or service') },
+          responses: { '200': json({ type: 'object', properties: { decision: ref('PolicyDecision'), quotaClaim: { type: 'string' }, text: { type: 'string' } } }), ...errors, '404': json(ref('Error'), 'No such account or service') },
         },
       },
       '/subscriptions': {
@@ -242,7 +245,7 @@ function openApi(): OpenApiFragment {
           },
         },
         PolicyVersion: { allOf: [ref('PolicyVersionSummary'), { type: 'object', properties: { document: ref('PolicyDocument') } }] },
-        Decision: {
+        PolicyDecision: {
           type: 'object',
           properties: {
             effect: { enum: ['allow', 'deny'] },
@@ -251,10 +254,6 @@ function openApi(): OpenApiFragment {
             wouldAllow: { type: 'string' },
             limits: { type: 'object', description: 'null = unlimited; sizes in bytes' },
           },
-        },
-        Error: {
-          type: 'object',
-          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } } } },
         },
       },
     },

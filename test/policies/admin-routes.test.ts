@@ -88,6 +88,7 @@ describe('policy admin routes', () => {
       expect(res.status).toBe(status);
       expect(res.body.error.code).toBe(status === 401 ? 'unauthorized' : 'forbidden');
       expect(res.body.error.message.length).toBeGreaterThan(5);
+      if (status === 401) expect(res.headers['www-authenticate']).toBe('Bearer realm="porta"');
       expect(policies.version).toBe(1);
       expect(await subscriptions.list()).toEqual(subsBefore);
       expect(await stores.ledger.count(AUDIT_STREAM)).toBe(auditBefore);
@@ -130,7 +131,7 @@ describe('policy admin routes', () => {
     it('refuses a body that is not JSON or not an object', async () => {
       const broken = await as('admin', request(app).put('/api/v1/policy').set('content-type', 'application/json').send('{"plans":'));
       expect(broken.status).toBe(400);
-      expect(broken.body.error.fields).toEqual({ body: 'must be valid JSON' });
+      expect(broken.body.error).toMatchObject({ code: 'invalid_json', fields: { body: 'must be valid JSON' } });
       const list = await as('admin', request(app).put('/api/v1/policy').send([1, 2]));
       expect(list.status).toBe(400);
     });
