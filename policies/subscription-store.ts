@@ -28,17 +28,46 @@ export interface SubscriptionStoreOptions {
   /** The policy in force, to check that the plan exists and may be held by that kind of holder. */
   policy: () => PolicyDocument;
   clock?: Clock;
+  /**
+   * Keep the list in memory this long (ms) for `entitlementsOf` on the hot path; 0 = no cache.
+   * Changes through any process drop the cache at once once `watch()` subscribed to them.
+   */
+  cacheMs?: number;
 }
 
 export class SubscriptionStore {
   private readonly stores: SubscriptionStoreOptions['stores'];
   private readonly policy: () => PolicyDocument;
   private readonly clock: Clock;
+  private readonly cacheMs: number;
+  private cache?: { at: number; items: Subscription[] };
+  private unsubscribe?: () => Promise<void>;
 
   constructor(options: SubscriptionStoreOptions) {
     this.stores = options.stores;
     this.policy = options.policy;
     this.clock = options.clock ?? systemClock;
+    this.cacheMs = options.cacheMs ?? 0;
+  }
+
+  /** Drops the cache whenever any process announces a subscription change. */
+  async watch(): Promise<void> {
+    this.unsubscribe ??= await this.stores.broadcast.subscribe(SUBSCRIPTION_CHANNEL, () => {
+      this.cache = undefined;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  private async cached(): Promise<Subscription[]> {
+    const now = this.clock.now();
+    if (this.cacheMs > 0 && this.cache && now - this.cache.at < this.cacheMs) return this.cache.items;
+    const items = await this.list();
+    if (this.cacheMs > 0) this.cache = { at: now, items };
+    return items;
   }
 
   private check(input: unknown): Omit<Subscription, 'id'> {
@@ -61,6 +90,7 @@ export class SubscriptionStore {
 
   /** Called after the change was written: it is in force even if the audit record fails, and the admin is told so. */
   private async audit(who: string, action: string, id: string, details: Record<string, unknown>): Promise<void> {
+    this.cache = undefined;
     try {
       await this.stores.ledger.append(AUDIT_STREAM, [{ id: newId(), time: this.clock.now(), data: { actor: who, action, target: `subscription/${id}`, ...details } }]);
     } catch (cause) {
@@ -108,8 +138,8 @@ export class SubscriptionStore {
     await this.audit(who, 'subscription.delete', id, { before });
   }
 
-  /** Entitlements of an account now (or at `at`). */
+  /** Entitlements of an account now (or at `at`); served from the cache when one is configured. */
   async entitlementsOf(accountId: string, memberships: Array<{ collectiveId: string }>, at: number = this.clock.now()): Promise<Entitlements> {
-    return entitlementsOf(accountId, memberships, await this.list(), at);
+    return entitlementsOf(accountId, memberships, await this.cached(), at);
   }
 }

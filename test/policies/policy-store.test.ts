@@ -223,6 +223,24 @@ describe('SubscriptionStore', () => {
     ]);
   });
 
+  it('serves entitlements from a cache that any process\'s change drops at once', async () => {
+    const reader = new SubscriptionStore({ stores, clock, policy: () => policies.current().compiled.document, cacheMs: 60_000 });
+    await reader.watch();
+    try {
+      expect((await reader.entitlementsOf('acc-9', [])).plans).toEqual([]);
+      const created = await subscriptions.create({ holder: { account: 'acc-9' }, plan: 'oficina-high', from: start }, 'admin-1');
+      await tick(20);
+      expect((await reader.entitlementsOf('acc-9', [])).plans).toEqual(['oficina-high']);
+      // Without an announcement the cache holds until it expires.
+      await stores.documents.write([{ collection: 'subscriptions', id: created.id, doc: undefined }]);
+      expect((await reader.entitlementsOf('acc-9', [])).plans).toEqual(['oficina-high']);
+      clock.advance(60_000);
+      expect((await reader.entitlementsOf('acc-9', [])).plans).toEqual([]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it.each([
     [{ holder: { account: 'a' }, plan: 'oficina-huge', from: 0 }, 'plan', 'unknown plan'],
     [{ holder: { account: 'a' }, plan: 'meetings-collective', from: 0 }, 'holder', 'cannot be held by an account'],
