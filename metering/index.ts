@@ -1,0 +1,81 @@
+/**
+ * Metering wired from the configuration: the recorder the gateway hands usage records to, reporting
+ * for the admin API and the CLI, and retention on a timer. `close()` on SIGTERM flushes what waits.
+ */
+import type { Registry } from 'prom-client';
+import type { PortaConfig } from '../config/schema/index.ts';
+import type { Clock } from '../kernel/clock.ts';
+import { systemClock } from '../kernel/clock.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { Stores } from '../store/types.ts';
+import type { FeeSchedule } from './fees.ts';
+import { openJournal } from './journal.ts';
+import { createUsageRecorder, type UsageRecorder } from './recorder.ts';
+import { createReporting, type Reporting } from './reports.ts';
+import { applyRetention, type RetentionResult } from './retention.ts';
+
+export type { UsageRecord, UsageInput } from './types.ts';
+export { usageRoutes } from './admin-routes.ts';
+export { anonymiseSubject } from './anonymise.ts';
+export { feeScheduleFrom } from './schedule.ts';
+
+export interface Metering {
+  recorder: UsageRecorder;
+  reporting: Reporting;
+  /** Deletes raw records past `metering.retentionDays` (aggregating them first). Also runs every `retentionEveryMs`. */
+  applyRetention(): Promise<RetentionResult>;
+  /** Flushes the recorder and stops the retention timer. */
+  close(): Promise<void>;
+}
+
+export interface MeteringOptions {
+  config: Pick<PortaConfig, 'metering'>;
+  stores: Pick<Stores, 'ledger' | 'documents'>;
+  /** Plans, extra block and subscriptions (see `feeScheduleFrom`). */
+  schedule: () => Promise<FeeSchedule>;
+  logger: Logger;
+  clock?: Clock;
+  metrics?: Registry;
+  /** How often retention runs; 0 = never on its own (default: every 6 hours). */
+  retentionEveryMs?: number;
+}
+
+export function createMetering(options: MeteringOptions): Metering {
+  const { config, stores, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const m = config.metering;
+  const recorder = createUsageRecorder({
+    ledger: stores.ledger,
+    journal: openJournal(m.journalPath, logger),
+    clock,
+    logger,
+    metrics: options.metrics,
+    flushIntervalMs: m.flushIntervalMs,
+    flushBatchSize: m.flushBatchSize,
+    bufferLimit: m.bufferLimit,
+  });
+  const reporting = createReporting({ ledger: stores.ledger, documents: stores.documents, schedule: options.schedule, weights: m.weights });
+  const retention = () => applyRetention({ ledger: stores.ledger, documents: stores.documents, subjects: reporting.subjects, clock, retentionDays: m.retentionDays });
+
+  const every = options.retentionEveryMs ?? 6 * 3_600_000;
+  const timer =
+    every > 0
+      ? setInterval(() => {
+          retention().then(
+            (r) => r.deleted > 0 && logger.info(r, 'usage retention deleted raw records (aggregates kept)'),
+            (err: unknown) => logger.error({ err }, 'usage retention failed; it runs again later'),
+          );
+        }, every)
+      : undefined;
+  timer?.unref();
+
+  return {
+    recorder,
+    reporting,
+    applyRetention: retention,
+    async close() {
+      if (timer) clearInterval(timer);
+      await recorder.close();
+    },
+  };
+}
