@@ -112,7 +112,14 @@ function meetingXml(m: SimMeeting): string {
   );
 }
 
-export async function startBbbSimulator(options: { secret: string; clock: Clock }): Promise<BbbSimulator> {
+export interface BbbSimulatorOptions {
+  secret: string;
+  clock: Clock;
+  /** False: behave like a server that does not end meetings at `duration` (to test the sweeper). */
+  honourDuration?: boolean;
+}
+
+export async function startBbbSimulator(options: BbbSimulatorOptions): Promise<BbbSimulator> {
   const { secret, clock } = options;
   const meetings = new Map<string, SimMeeting>();
   const history: SimMeeting[] = [];
@@ -142,6 +149,7 @@ export async function startBbbSimulator(options: { secret: string; clock: Clock 
   }
 
   function expire(): void {
+    if (options.honourDuration === false) return;
     const now = clock.now();
     for (const m of meetings.values()) {
       if (!m.ended && m.duration > 0 && now >= m.createTime + m.duration * 60_000) endMeeting(m, false);
