@@ -1,0 +1,83 @@
+// The admin REST API client. Every call carries the bearer token in the Authorization header and no
+// cookies (`credentials: 'omit'`): that is what makes the API immune to cross-site request forgery.
+import { accessToken, refresh, signIn } from './auth.js';
+
+export const API = '/api/v1';
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {Record<string, string>} [fields]
+   */
+  constructor(status, code, message, fields) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+/**
+ * @param {string} method
+ * @param {string} path relative to /api/v1, e.g. `/collectives`
+ * @param {{ body?: unknown, headers?: Record<string, string>, raw?: boolean }} [options]
+ * @returns {Promise<any>}
+ */
+export async function request(method, path, options = {}) {
+  const send = async () => {
+    const token = await accessToken();
+    if (!token) {
+      await signIn();
+      throw new ApiError(401, 'unauthorized', 'Signing in…');
+    }
+    /** @type {Record<string, string>} */
+    const headers = { Accept: options.raw ? '*/*' : 'application/json', Authorization: `Bearer ${token}`, ...(options.headers ?? {}) };
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    return fetch(`${API}${path}`, {
+      method,
+      headers,
+      credentials: 'omit',
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  };
+  let res = await send();
+  if (res.status === 401) {
+    // Expired or revoked: one refresh, then a new sign-in.
+    try {
+      await refresh();
+      res = await send();
+    } catch {
+      await signIn();
+      throw new ApiError(401, 'unauthorized', 'Signing in…');
+    }
+  }
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    const error = body?.error ?? {};
+    throw new ApiError(res.status, error.code ?? 'error', error.message ?? `${res.status} ${res.statusText}`, error.fields);
+  }
+  if (options.raw) return res;
+  if (res.status === 204) return undefined;
+  const type = res.headers.get('content-type') ?? '';
+  return type.includes('json') ? res.json() : res.text();
+}
+
+export const api = {
+  /** @param {string} path */
+  get: (path) => request('GET', path),
+  /** @param {string} path @param {unknown} [body] @param {Record<string, string>} [headers] */
+  post: (path, body, headers) => request('POST', path, { body: body ?? {}, headers }),
+  /** @param {string} path @param {unknown} body @param {Record<string, string>} [headers] */
+  put: (path, body, headers) => request('PUT', path, { body, headers }),
+  /** @param {string} path @param {unknown} body */
+  patch: (path, body) => request('PATCH', path, { body }),
+  /** @param {string} path */
+  del: (path) => request('DELETE', path),
+  /** @param {string} path */
+  raw: (path) => request('GET', path, { raw: true }),
+};
+
+/** @param {string} segment */
+export const enc = (segment) => encodeURIComponent(segment);

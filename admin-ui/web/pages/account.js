@@ -1,0 +1,195 @@
+// The member's own page: plan, use against each quota, collectives and granted services, sessions,
+// password change and an export of their own data.
+import { h, field, formValues, showFieldErrors, replace } from '../dom.js';
+import { t, formatBytes, formatNumber, formatTime } from '../i18n/index.js';
+import { api, enc, ApiError } from '../api.js';
+import { quotaBar } from '../charts.js';
+import { page, section, table, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
+
+/** @typedef {{ id: string, used: number, limit: number | null, unit: 'bytes' | 'minutes' }} Quota */
+
+const QUOTA_KINDS = /** @type {const} */ ([
+  { id: 'storage', unit: 'bytes', keys: ['storage', 'storageBytes', 'oficinaStorage'] },
+  { id: 'meetingMinutes', unit: 'minutes', keys: ['meetingMinutes', 'hostedMinutesPerDay', 'hostMinutes', 'hostedMinutes'] },
+  { id: 'recordingStorage', unit: 'bytes', keys: ['recordingStorage', 'recordings', 'recordingBytes'] },
+]);
+
+/** @param {unknown} v @returns {number | null | undefined} */
+const num = (v) => (v === null ? null : typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+
+/**
+ * Reads the quotas out of `/me/usage`, whichever of the shapes it has: a `quotas` list, or
+ * `{ storage: { used, limit } … }`, or `{ limits: {…}, used: {…} }`.
+ * @param {any} body @returns {Quota[]}
+ */
+export function quotasOf(body) {
+  /** @type {Quota[]} */
+  const out = [];
+  for (const kind of QUOTA_KINDS) {
+    let used;
+    /** @type {number | null | undefined} */
+    let limit;
+    const listed = Array.isArray(body?.quotas) ? body.quotas.find((/** @type {any} */ q) => kind.keys.includes(q.id ?? q.kind ?? q.name)) : undefined;
+    if (listed) {
+      used = num(listed.used);
+      limit = num(listed.limit);
+    } else {
+      for (const key of kind.keys) {
+        const entry = body?.[key] ?? body?.quota?.[key] ?? body?.usage?.[key];
+        if (entry && typeof entry === 'object') {
+          used ??= num(entry.used);
+          if (limit === undefined) limit = num(entry.limit);
+        }
+        if (used === undefined) used = num(body?.used?.[key]);
+        if (limit === undefined) limit = num(body?.limits?.[key]);
+      }
+    }
+    if (used !== undefined || limit !== undefined) out.push({ id: kind.id, unit: kind.unit, used: used ?? 0, limit: limit === undefined ? null : limit });
+  }
+  return out;
+}
+
+/** @param {Quota} q */
+function bar(q) {
+  const text = (/** @type {number | null} */ v) => (v === null ? t('common.unlimited') : q.unit === 'bytes' ? formatBytes(v) : `${formatNumber(v)} ${t('account.minutes')}`);
+  return quotaBar({ label: t(`account.quota.${q.id}`), used: q.used, limit: q.limit, usedText: text(q.used), limitText: q.limit === 0 ? t('account.notIncluded') : text(q.limit) });
+}
+
+/** @param {import('../app.js').PageContext} ctx */
+export async function accountPage(ctx) {
+  const { me } = ctx;
+  const usageBox = h('div');
+  try {
+    const usage = await api.get('/me/usage');
+    const quotas = quotasOf(usage);
+    const plan = usage?.plan?.name ?? usage?.planName ?? usage?.plan ?? me.plan;
+    replace(
+      usageBox,
+      plan ? h('p', { class: 'plan' }, t('account.plan'), ' ', h('strong', null, typeof plan === 'string' ? plan : String(plan?.id ?? ''))) : null,
+      Array.isArray(usage?.plans) && usage.plans.length ? h('p', null, t('account.plans'), ' ', usage.plans.map((/** @type {any} */ p) => (typeof p === 'string' ? p : (p.name ?? p.id))).join(', ')) : null,
+      quotas.length ? h('div', { class: 'quotas' }, quotas.map(bar)) : h('p', { class: 'empty' }, t('usage.none')),
+    );
+  } catch (error) {
+    replace(usageBox, me.plan ? h('p', { class: 'plan' }, t('account.plan'), ' ', h('strong', null, me.plan)) : null, h('p', { class: 'empty' }, error instanceof ApiError && error.status === 404 ? t('usage.unavailable') : String(/** @type {Error} */ (error).message)));
+  }
+
+  return page(
+    t('account.title'),
+    h('dl', { class: 'facts' }, h('dt', null, t('account.name')), h('dd', null, me.name || '—'), h('dt', null, t('account.username')), h('dd', null, me.username || '—'), h('dt', null, t('account.email')), h('dd', null, me.email || '—')),
+    section(t('account.usage'), usageBox),
+    collectivesSection(me),
+    await sessionsSection(),
+    passwordSection(),
+    exportSection(),
+  );
+}
+
+/** @param {import('../session.js').Me} me */
+function collectivesSection(me) {
+  const memberships = me.memberships ?? me.memberOf.map((collectiveId) => ({ collectiveId, manager: me.managerOf.includes(collectiveId), grants: undefined }));
+  return section(
+    t('account.collectives'),
+    table(
+      t('account.collectives'),
+      [t('account.collective'), t('collective.role'), t('account.services')],
+      memberships.map((m) => [
+        me.managerOf.includes(m.collectiveId) ? h('a', { href: `/admin/collectives/${enc(m.collectiveId)}`, 'data-link': '' }, m.collectiveName ?? m.collectiveId) : (m.collectiveName ?? m.collectiveId),
+        m.manager ? t('collective.manager') : t('collective.member'),
+        m.grants === undefined ? '—' : m.grants.length ? h('ul', { class: 'services' }, m.grants.map((s) => h('li', null, s))) : t('account.noServices'),
+      ]),
+      t('account.noCollectives'),
+    ),
+  );
+}
+
+async function sessionsSection() {
+  const box = errorBox();
+  /** @type {any[] | undefined} */
+  let sessions;
+  try {
+    const body = await api.get('/me/sessions');
+    sessions = Array.isArray(body) ? body : (body.items ?? []);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) showError(box, error);
+  }
+  if (!sessions) return section(t('account.sessions'), box, h('p', { class: 'empty' }, t('account.sessionsUnavailable')));
+  const holder = h('div');
+  const render = () =>
+    replace(
+      holder,
+      table(
+        t('account.sessions'),
+        [t('account.device'), t('account.signedInAt'), t('account.lastSeen'), t('common.actions')],
+        (sessions ?? []).map((s) => [
+          s.device ?? s.userAgent ?? s.clientName ?? s.clientId ?? s.id,
+          formatTime(s.createdAt ?? s.loginTs ?? s.iat),
+          s.current ? t('account.thisDevice') : formatTime(s.lastSeen ?? s.updatedAt),
+          actionButton(t('account.revoke'), async () => {
+            await api.del(`/me/sessions/${enc(s.id)}`);
+            sessions = (sessions ?? []).filter((x) => x !== s);
+            announce(t('account.revoked'));
+            render();
+          }, { box, ariaLabel: t('account.revokeOf', { device: s.device ?? s.clientName ?? s.id }) }),
+        ]),
+        t('account.noSessions'),
+      ),
+    );
+  render();
+  return section(t('account.sessions'), box, holder);
+}
+
+function passwordSection() {
+  const box = errorBox();
+  const done = h('p', { role: 'status', class: 'success' });
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true },
+      box,
+      field({ label: t('account.currentPassword'), name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true }),
+      field({ label: t('account.newPassword'), name: 'password', type: 'password', autocomplete: 'new-password', required: true, hint: t('account.passwordHint') }),
+      field({ label: t('account.repeatPassword'), name: 'repeat', type: 'password', autocomplete: 'new-password', required: true }),
+      h('button', { type: 'submit', class: 'primary' }, t('account.changePassword')),
+      done,
+    )
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    done.textContent = '';
+    const values = formValues(form);
+    if (values.password !== values.repeat) {
+      showFieldErrors(form, { repeat: t('account.passwordsDiffer') });
+      return;
+    }
+    try {
+      await api.post('/me/password', { currentPassword: values.currentPassword, password: values.password });
+      form.reset();
+      showFieldErrors(form, {});
+      done.textContent = t('account.passwordChanged');
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return section(t('account.password'), form);
+}
+
+function exportSection() {
+  const box = errorBox();
+  return section(
+    t('account.export'),
+    h('p', null, t('account.exportText')),
+    box,
+    actionButton(t('account.exportButton'), async () => {
+      const res = await api.raw('/me/export');
+      const blob = await res.blob();
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: 'porta-my-data.json', class: 'visually-hidden' }, 'export');
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      announce(t('account.exported'));
+    }, { box, kind: 'secondary' }),
+  );
+}
