@@ -20,7 +20,22 @@ export const clientSchema = z
     firstParty: z.boolean().default(false).describe('Skip the consent page (a service run by the same cooperative).'),
     scope: z.string().default('openid email profile groups plan offline_access').describe('Scopes the client may ask for.'),
   })
-  .strict();
+  .strict()
+  .superRefine((client, ctx) => {
+    const method = client.tokenEndpointAuthMethod;
+    if (method && method !== 'none' && !client.clientSecret) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `is required when tokenEndpointAuthMethod is ${method}` });
+    }
+    if (method === 'none' && client.clientSecret) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'must be omitted when tokenEndpointAuthMethod is none (a public client)' });
+    }
+    if (client.grantTypes.includes('client_credentials') && !client.clientSecret) {
+      ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'client_credentials needs a confidential client (set clientSecret)' });
+    }
+    if (client.grantTypes.includes('authorization_code') && client.redirectUris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'at least one redirect URI is needed for authorization_code' });
+    }
+  });
 
 export const idpSchema = z
   .object({
@@ -29,6 +44,11 @@ export const idpSchema = z
     groupsPrefix: z.string().default('').describe('Prefix of each collective in the `groups` claim, e.g. `cc-` so Nextcloud can whitelist `/^cc-/`.'),
     cookieKeys: z.array(z.string().min(32, 'must be at least 32 characters')).optional().describe('Keys that sign IdP cookies. Generated and stored at first start when omitted.'),
     accessTokenTtlSeconds: z.number().int().positive().default(600).describe('Lifetime of access tokens.'),
+    idTokenTtlSeconds: z.number().int().positive().default(3600).describe('Lifetime of ID tokens.'),
+    authorizationCodeTtlSeconds: z.number().int().positive().default(60).describe('Lifetime of an authorization code (single use).'),
+    refreshTokenTtlSeconds: z.number().int().positive().default(14 * 86400).describe('Lifetime of a refresh token; each use rotates it.'),
+    sessionTtlSeconds: z.number().int().positive().default(14 * 86400).describe('How long a sign-in at the IdP lasts (single sign-on session).'),
+    adminAudience: z.string().min(1).default('porta-admin').describe('Audience of access tokens for the admin API (resource `urn:porta:admin`).'),
     loginThrottle: z
       .object({
         consecutiveFailures: z.number().int().positive().default(5).describe('Failed logins in a row for one username from one address before a pause.'),
@@ -44,5 +64,10 @@ export const idpSchema = z
     clients: [],
     groupsPrefix: '',
     accessTokenTtlSeconds: 600,
+    idTokenTtlSeconds: 3600,
+    authorizationCodeTtlSeconds: 60,
+    refreshTokenTtlSeconds: 14 * 86400,
+    sessionTtlSeconds: 14 * 86400,
+    adminAudience: 'porta-admin',
     loginThrottle: { consecutiveFailures: 5, blockSeconds: 900, failuresPerIpPerDay: 100 },
   });
