@@ -153,6 +153,27 @@ export class LdapDirectory implements Directory {
     return flags;
   }
 
+  /**
+   * The flags of one account: one indexed search for Porta's groups that list its DN, so the cost
+   * does not grow with the size of those groups (the IdP reads an account on every sign-in).
+   */
+  private async flagsOf(dn: string): Promise<Flags> {
+    const entries = await this.search(this.groupsDn, new EqualityFilter({ attribute: 'member', value: dn }), ['cn'], 'one');
+    const flags: Flags = { admins: new Set(), suspended: new Set(), unverified: new Set() };
+    const key = normaliseDn(dn);
+    for (const entry of entries) {
+      const group = normaliseDn(entry.dn);
+      if (group === normaliseDn(this.groups.admins)) flags.admins.add(key);
+      else if (group === normaliseDn(this.groups.suspended)) flags.suspended.add(key);
+      else if (group === normaliseDn(this.groups.unverified)) flags.unverified.add(key);
+    }
+    return flags;
+  }
+
+  private async oneAccount(entry: Entry | undefined): Promise<Account | undefined> {
+    return entry ? this.toAccount(entry, await this.flagsOf(entry.dn)) : undefined;
+  }
+
   private toAccount(entry: Entry, flags: Flags): Account | undefined {
     const id = value(entry, this.attr.id);
     const username = value(entry, this.attr.username);
@@ -212,18 +233,16 @@ export class LdapDirectory implements Directory {
     const entry = await this.entryByLogin(login);
     if (!entry) return undefined;
     if (!(await this.connection.verifyPassword(entry.dn, password))) return undefined;
-    const account = this.toAccount(entry, await this.flags());
+    const account = await this.oneAccount(entry);
     return account?.status === 'active' ? account : undefined;
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
-    const entry = await this.entryById(id);
-    return entry ? this.toAccount(entry, await this.flags()) : undefined;
+    return this.oneAccount(await this.entryById(id));
   }
 
   async findAccount(login: string): Promise<Account | undefined> {
-    const entry = await this.entryByLogin(login);
-    return entry ? this.toAccount(entry, await this.flags()) : undefined;
+    return this.oneAccount(await this.entryByLogin(login));
   }
 
   async searchAccounts(options: { query?: string; limit?: number; cursor?: string }): Promise<Page<Account>> {
@@ -270,7 +289,7 @@ export class LdapDirectory implements Directory {
     if (input.password !== undefined) await this.modifyPassword(dn, input.password);
     if (input.platformAdmin) await this.addToGroup(this.groups.admins, dn);
     const entry = await this.search(dn, '(objectClass=*)', this.accountAttributes, 'base');
-    const account = entry[0] && this.toAccount(entry[0], await this.flags());
+    const account = await this.oneAccount(entry[0]);
     if (!account) throw new Error(`created ${dn} but cannot read its ${this.attr.id}`);
     return account;
   }
