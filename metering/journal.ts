@@ -112,14 +112,18 @@ export function openJournal(dir: string, logger: Logger): UsageJournal {
     },
     append(record) {
       if (!locked) return fail(Object.assign(new Error('journal folder not opened'), { code: lastErrorCode ?? 'ENOLOCK' }));
-      const line = Buffer.from(`${JSON.stringify(record)}\n`);
+      const line = `${JSON.stringify(record)}\n`;
       try {
         if (fd === undefined) {
           open = segmentAt(seq++);
           fd = fs.openSync(open.path, 'a');
         }
-        let written = 0;
-        while (written < line.length) written += fs.writeSync(fd, line, written);
+        const written = fs.writeSync(fd, line);
+        if (written < Buffer.byteLength(line)) {
+          // A short write (rare: a full disk): finish it from the bytes, or fail.
+          const bytes = Buffer.from(line);
+          for (let at = written; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
+        }
       } catch (err) {
         return fail(err);
       }

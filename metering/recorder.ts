@@ -5,9 +5,11 @@
  *      it returns false only when the journal refuses the write: the gateway then refuses billable
  *      traffic instead of serving it unrecorded.
  *   2. Every `flushIntervalMs`, or as soon as `flushBatchSize` wait, the segment is sealed and its
- *      records appended to the ledger while the segment is fsynced.
- *   3. When the ledger took them, the segment is deleted. When it did not, the segment stays (on disk,
- *      synced) and is retried with backoff; the ledger skips ids it holds, so retries never count twice.
+ *      records appended to the ledger.
+ *   3. When the ledger took them, the segment is deleted. When it did not, the segment is fsynced and
+ *      kept, and retried with backoff; the ledger skips ids it holds, so retries never count twice.
+ * What each failure costs: a killed process loses nothing (the page cache holds the journal); a
+ * power cut loses at most the records of the last `flushIntervalMs` that were not yet in the ledger.
  * Segments left by a killed process are replayed when the next recorder starts on the same journal.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -34,6 +36,8 @@ export interface UsageRecorderOptions {
   appendTimeoutMs?: number;
   /** Longest wait between retries while the ledger fails. */
   maxRetryDelayMs?: number;
+  /** Batches appended at once (default 4). */
+  maxInFlight?: number;
   stream?: string;
 }
 
@@ -69,6 +73,7 @@ interface Batch {
   records?: UsageRecord[];
   count: number;
   failedBefore: boolean;
+  inFlight?: boolean;
 }
 
 interface Metrics {
@@ -115,6 +120,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   const stream = options.stream ?? USAGE_STREAM;
   const appendTimeoutMs = options.appendTimeoutMs ?? 5000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
+  const maxInFlight = options.maxInFlight ?? 4;
   const metrics = options.metrics ? createMetrics(options.metrics) : undefined;
 
   let current: UsageRecord[] = [];
@@ -126,6 +132,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   let flushSoon = false;
   let consecutiveFailures = 0;
   let retryAt = 0;
+  let lastError: unknown;
   const stats = { written: 0, refused: 0, journaled: 0, ledgerFailures: 0 };
 
   const setPending = (delta: number) => {
@@ -170,19 +177,12 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       if (batch.count === 0) setPending(records.length); // a leftover: now we know its size
       batch.count = records.length;
     }
-    // fsync alongside the append: a segment the ledger refuses must survive a machine crash too.
-    const synced = journal.sync(batch.segment).then(
-      () => true,
-      (err: unknown) => {
-        logger.warn({ err, segment: batch.segment.name }, 'usage journal segment could not be synced');
-        return false;
-      },
-    );
     let added: number;
     try {
       added = await withTimeout(ledger.append(stream, records.map(toLedgerEntry)), appendTimeoutMs);
     } catch (err) {
-      await synced;
+      // The segment is now the only copy for a while: force it to disk (on success it is deleted unsynced).
+      await journal.sync(batch.segment).catch((syncErr: unknown) => logger.warn({ err: syncErr, segment: batch.segment.name }, 'usage journal segment could not be synced'));
       stats.ledgerFailures += 1;
       metrics?.failures.inc();
       if (!batch.failedBefore) {
@@ -190,10 +190,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         stats.journaled += batch.count;
         metrics?.journaled.inc(batch.count);
       }
-      if (consecutiveFailures === 0) logger.error({ err, stream }, 'usage ledger append failed: keeping usage records in the local journal until it answers');
+      lastError = err;
       return false;
     }
-    await synced;
     await journal.remove(batch.segment);
     if (batch.records !== undefined) inMemory -= batch.count;
     stats.written += added;
@@ -202,30 +201,43 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     return true;
   }
 
-  /** Writes sealed batches in order until the queue is empty or the ledger fails. Single flight. */
+  /**
+   * Writes sealed batches until the queue is empty or the ledger fails. Single flight, but up to
+   * `maxInFlight` appends at once (the round trips overlap); ids make their order irrelevant.
+   */
   async function drain(force: boolean): Promise<void> {
     if (flushing && !force) return;
     while (flushing) await flushing;
     if (!force && performance.now() < retryAt) return;
     const run = (async () => {
-      while (queue.length > 0) {
-        let ok: boolean;
-        try {
-          ok = await writeBatch(queue[0]);
-        } catch (err) {
-          logger.error({ err, segment: queue[0].segment.name }, 'usage journal segment could not be read back');
-          ok = false;
+      let failed = false;
+      const worker = async () => {
+        while (!failed) {
+          const batch = queue.find((b) => !b.inFlight);
+          if (batch === undefined) return;
+          batch.inFlight = true;
+          let ok: boolean;
+          try {
+            ok = await writeBatch(batch);
+          } catch (err) {
+            logger.error({ err, segment: batch.segment.name }, 'usage journal segment could not be read back');
+            ok = false;
+          }
+          batch.inFlight = false;
+          if (ok) queue.splice(queue.indexOf(batch), 1);
+          else failed = true;
         }
-        if (!ok) {
-          consecutiveFailures += 1;
-          const delay = Math.min(flushIntervalMs * 2 ** consecutiveFailures, maxRetryDelayMs);
-          retryAt = performance.now() + delay; // operational backoff: monotonic time, not the domain clock
-          return;
-        }
-        if (consecutiveFailures > 0) logger.info({ stream, pending }, 'usage ledger answers again: journal replayed');
+      };
+      await Promise.all(Array.from({ length: maxInFlight }, worker));
+      if (failed) {
+        if (consecutiveFailures === 0) logger.error({ err: lastError, stream }, 'usage ledger append failed: keeping usage records in the local journal until it answers');
+        consecutiveFailures += 1;
+        const delay = Math.min(flushIntervalMs * 2 ** consecutiveFailures, maxRetryDelayMs);
+        retryAt = performance.now() + delay; // operational backoff: monotonic time, not the domain clock
+      } else if (consecutiveFailures > 0) {
+        logger.info({ stream, pending }, 'usage ledger answers again: journal replayed');
         consecutiveFailures = 0;
         retryAt = 0;
-        queue.shift();
       }
     })();
     flushing = run.finally(() => {
