@@ -70,8 +70,8 @@ export function policyRoutes(deps: PolicyRoutesDeps): { router: express.Router; 
   router.use(express.json({ limit: '1mb' }));
 
   router.get('/policy', admin(async (_req, res) => {
-    const { version, document } = policies.current();
-    res.set('ETag', `"${version}"`).json({ version, document });
+    const { version, submitted } = policies.current();
+    res.set('ETag', `"${version}"`).json({ version, document: submitted });
   }));
 
   router.put('/policy', admin(async (req, res, caller) => {

@@ -20,6 +20,7 @@ import { compilePolicy, type CompiledPolicy } from './compile.ts';
 import { diff, type Change } from './diff.ts';
 import { DEFAULT_POLICY_FILE, InvalidPolicyError, readPolicyFile } from './load.ts';
 import { validatePolicy, type PolicyValidationOptions } from './schema.ts';
+import type { PolicyDocument } from './types.ts';
 
 export const POLICY_COLLECTION = 'policy';
 export const POLICY_HISTORY_COLLECTION = 'policy-history';
@@ -49,8 +50,10 @@ export interface PolicyVersion {
 export interface ActivePolicy {
   version: number;
   compiled: CompiledPolicy;
-  /** As submitted, for the admin API. */
-  document: unknown;
+  /** Validated and typed (sizes in bytes); the same as `compiled.document`. */
+  document: PolicyDocument;
+  /** Exactly as submitted (sizes may be "5 GB"), for the admin API and reverts. */
+  submitted: unknown;
 }
 
 export interface PolicyStoreOptions {
@@ -128,7 +131,7 @@ export class PolicyStore {
     // configured services may have changed since, and an unknown service simply matches nothing.
     const checked = validatePolicy(record.document);
     if (!checked.ok) throw new InvalidPolicyError(checked.problems, `Stored policy version ${record.version}`);
-    return { version: record.version, compiled: compilePolicy(checked.policy), document: record.document };
+    return { version: record.version, compiled: compilePolicy(checked.policy), document: checked.policy, submitted: record.document };
   }
 
   /** The policy in force in this process. */

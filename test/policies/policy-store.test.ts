@@ -51,7 +51,7 @@ describe('PolicyStore (embedded)', () => {
   it('seeds version 1 from the default file once, by "system"', async () => {
     expect(a.version).toBe(1);
     expect(b.version).toBe(1);
-    expect(a.current().document).toEqual(defaultDoc());
+    expect(a.current().submitted).toEqual(defaultDoc());
     const history = await a.history();
     expect(history).toEqual([{ version: 1, who: 'system', when: clock.now(), action: 'initial', changes: [] }]);
   });
@@ -95,7 +95,7 @@ describe('PolicyStore (embedded)', () => {
   });
 
   it('revert restores exactly the document of that version, as a new version', async () => {
-    const original = a.current().document;
+    const original = a.current().submitted;
     const changed = defaultDoc();
     changed.rules = changed.rules.filter((r: { id: string }) => r.id !== 'agora-community' && r.id !== 'agora-read');
     changed.extraStorageBlock = null;
@@ -105,7 +105,7 @@ describe('PolicyStore (embedded)', () => {
     const reverted = await a.revert(1, 'admin-2');
     expect(reverted).toMatchObject({ version: 3, who: 'admin-2', action: 'revert', revertedTo: 1 });
     expect(reverted.document).toEqual(original);
-    expect(JSON.stringify(a.current().document)).toBe(JSON.stringify(original));
+    expect(JSON.stringify(a.current().submitted)).toBe(JSON.stringify(original));
     expect((await seen).version).toBe(3);
     expect(decide(b.current().compiled, anonymousIdentity, { id: 'agora' }, agoraGet).effect).toBe('allow');
     expect(reverted.changes.map((c) => c.path)).toEqual(expect.arrayContaining(['extraStorageBlock']));
