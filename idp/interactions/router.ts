@@ -77,7 +77,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   /** Runs a handler with one mapping from failures to pages. */
   const route = (handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
-    const page: PageContext = { lang: languageOf(req, res), url: req.originalUrl };
+    // The language switcher of a page answering a POST links to the interaction's GET page.
+    const url = req.method === 'GET' ? req.originalUrl : `/interaction/${String(req.params.uid)}`;
+    const page: PageContext = { lang: languageOf(req, res), url };
     try {
       await handler(req, res, page);
     } catch (error) {

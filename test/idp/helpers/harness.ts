@@ -184,6 +184,8 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
     clock,
   });
   const composed = express();
+  // As the lead's server does for config.server.trustedProxies: tests set X-Forwarded-For to act from several addresses.
+  composed.set('trust proxy', 'loopback');
   composed.use(idp.handler);
   composed.get('/api/v1/ping', (_req, res) => {
     res.json({ pong: true });
