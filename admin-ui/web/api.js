@@ -79,5 +79,26 @@ export const api = {
   raw: (path) => request('GET', path, { raw: true }),
 };
 
+/** @type {Promise<Set<string>> | undefined} */
+let operations;
+
+/**
+ * Whether the API offers an operation, from its public OpenAPI document (`GET /me/sessions` …), so
+ * the UI shows only what this Porta can do.
+ * @param {string} method
+ * @param {string} path OpenAPI style, e.g. `/me/sessions/{id}`
+ */
+export async function offers(method, path) {
+  operations ??= fetch(`${API}/openapi.json`, { credentials: 'omit' })
+    .then((res) => (res.ok ? res.json() : { paths: {} }))
+    .then((doc) => {
+      const set = new Set();
+      for (const [p, item] of Object.entries(doc.paths ?? {})) for (const m of Object.keys(item ?? {})) set.add(`${m.toUpperCase()} ${p.replace(/\{[^}]+\}/g, '{}')}`);
+      return set;
+    })
+    .catch(() => new Set());
+  return (await operations).has(`${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`);
+}
+
 /** @param {string} segment */
 export const enc = (segment) => encodeURIComponent(segment);

@@ -11,6 +11,7 @@ import { accountsPage } from './pages/accounts.js';
 import { policyPage, historyPage } from './pages/policy.js';
 import { clientsPage, outboxPage, auditPage } from './pages/platform.js';
 import { usagePage, billingPage } from './pages/usage.js';
+import { invitationPage } from './pages/invitation.js';
 
 /**
  * @typedef {import('./session.js').Me} Me
@@ -22,6 +23,7 @@ import { usagePage, billingPage } from './pages/usage.js';
 /** @type {Route[]} */
 const ROUTES = [
   { path: '/admin/account', page: accountPage },
+  { path: '/admin/invitation', page: invitationPage },
   { path: '/admin/collectives', page: collectivesPage },
   { path: '/admin/collectives/:id', page: collectivePage },
   { path: '/admin/accounts', page: accountsPage, admin: true },

@@ -13,7 +13,7 @@ const MARGIN_MS = 30_000;
 
 /**
  * @typedef {{ access_token: string, refresh_token?: string, id_token?: string, expires_at: number, claims: IdClaims }} TokenSet
- * @typedef {{ sub: string, name?: string, email?: string, preferred_username?: string, groups?: string[], plan?: string, exp?: number }} IdClaims
+ * @typedef {{ sub: string, name?: string, email?: string, preferred_username?: string, groups?: string[], plan?: string, quota?: string, exp?: number }} IdClaims
  * @typedef {{ issuer: string, authorization_endpoint: string, token_endpoint: string, end_session_endpoint?: string }} Discovery
  */
 
@@ -97,7 +97,7 @@ export async function signIn(returnTo = location.pathname + location.search) {
   const nonce = random();
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, nonce, returnTo: returnTo.startsWith('/admin') ? returnTo : '/admin/' }));
   const url = new URL(meta.authorization_endpoint);
-  const idTokenClaims = { email: null, name: null, preferred_username: null, groups: null, plan: null };
+  const idTokenClaims = { email: null, name: null, preferred_username: null, groups: null, plan: null, quota: null };
   url.search = new URLSearchParams({
     client_id: CLIENT_ID,
     response_type: 'code',

@@ -234,6 +234,7 @@ export default {
   'account.quota.meetingMinutes': 'Minuts de reunió',
   'account.quota.recordingStorage': 'Gravacions de reunions',
   'account.minutes': 'min',
+  'account.limitUnknown': 'límit desconegut',
   'account.notIncluded': 'no inclòs',
   'account.collectives': 'Els meus col·lectius i serveis',
   'account.collective': 'Col·lectiu',
@@ -262,4 +263,11 @@ export default {
   'account.exportText': 'Baixa tot el que Porta guarda de tu: el compte, les pertinences i els registres d’ús.',
   'account.exportButton': 'Baixa les meves dades',
   'account.exported': 'S’han baixat les teves dades.',
+
+  'invitation.title': 'Invitació a un col·lectiu',
+  'invitation.text': 'T’han convidat a formar part d’un col·lectiu. Accepta-ho per ser-ne membre amb aquest compte.',
+  'invitation.noToken': 'Aquest enllaç no conté cap invitació. Torna a obrir l’enllaç del correu d’invitació.',
+  'invitation.accept': 'Accepta la invitació',
+  'invitation.accepted': 'Ara ets membre de {collective}.',
+  'invitation.toAccount': 'Ves al meu compte',
 };

@@ -234,6 +234,7 @@ export default {
   'account.quota.meetingMinutes': 'Meeting minutes',
   'account.quota.recordingStorage': 'Meeting recordings',
   'account.minutes': 'min',
+  'account.limitUnknown': 'limit not known',
   'account.notIncluded': 'not included',
   'account.collectives': 'My collectives and services',
   'account.collective': 'Collective',
@@ -262,4 +263,11 @@ export default {
   'account.exportText': 'Download everything Porta keeps about you: your account, memberships and usage records.',
   'account.exportButton': 'Download my data',
   'account.exported': 'Your data was downloaded.',
+
+  'invitation.title': 'Invitation to a collective',
+  'invitation.text': 'You were invited to join a collective. Accept to become a member with this account.',
+  'invitation.noToken': 'This link has no invitation in it. Open the link from the invitation mail again.',
+  'invitation.accept': 'Accept the invitation',
+  'invitation.accepted': 'You are now a member of {collective}.',
+  'invitation.toAccount': 'Go to my account',
 };

@@ -234,6 +234,7 @@ export default {
   'account.quota.meetingMinutes': 'Minutos de reunión',
   'account.quota.recordingStorage': 'Grabaciones de reuniones',
   'account.minutes': 'min',
+  'account.limitUnknown': 'límite desconocido',
   'account.notIncluded': 'no incluido',
   'account.collectives': 'Mis colectivos y servicios',
   'account.collective': 'Colectivo',
@@ -262,4 +263,11 @@ export default {
   'account.exportText': 'Descarga todo lo que Porta guarda sobre ti: la cuenta, las pertenencias y los registros de uso.',
   'account.exportButton': 'Descargar mis datos',
   'account.exported': 'Se han descargado tus datos.',
+
+  'invitation.title': 'Invitación a un colectivo',
+  'invitation.text': 'Te han invitado a formar parte de un colectivo. Acepta para ser miembro con esta cuenta.',
+  'invitation.noToken': 'Este enlace no contiene ninguna invitación. Vuelve a abrir el enlace del correo de invitación.',
+  'invitation.accept': 'Aceptar la invitación',
+  'invitation.accepted': 'Ahora eres miembro de {collective}.',
+  'invitation.toAccount': 'Ir a mi cuenta',
 };

@@ -2,11 +2,12 @@
 // password change and an export of their own data.
 import { h, field, formValues, showFieldErrors, replace } from '../dom.js';
 import { t, formatBytes, formatNumber, formatTime } from '../i18n/index.js';
-import { api, enc, ApiError } from '../api.js';
+import { api, enc, ApiError, offers } from '../api.js';
 import { quotaBar } from '../charts.js';
+import { claims } from '../auth.js';
 import { page, section, table, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
 
-/** @typedef {{ id: string, used: number, limit: number | null, unit: 'bytes' | 'minutes' }} Quota */
+/** @typedef {{ id: string, used: number, limit: number | null | undefined, unit: 'bytes' | 'minutes' }} Quota limit: null = unlimited, undefined = not known */
 
 const QUOTA_KINDS = /** @type {const} */ ([
   { id: 'storage', unit: 'bytes', keys: ['storage', 'storageBytes', 'oficinaStorage'] },
@@ -44,15 +45,51 @@ export function quotasOf(body) {
         if (limit === undefined) limit = num(body?.limits?.[key]);
       }
     }
-    if (used !== undefined || limit !== undefined) out.push({ id: kind.id, unit: kind.unit, used: used ?? 0, limit: limit === undefined ? null : limit });
+    if (used !== undefined || limit !== undefined) out.push({ id: kind.id, unit: kind.unit, used: used ?? 0, limit });
   }
   return out;
+}
+
+/** Nextcloud-style quota text ("5 GB", "none") to bytes; null = unlimited. @param {string | undefined} text */
+export function parseQuota(text) {
+  if (text === undefined) return undefined;
+  const m = /^(none|default|(\d+(?:\.\d+)?)\s?(b|k|kb|m|mb|g|gb|t|tb)?)$/i.exec(text.trim());
+  if (!m) return undefined;
+  if (!m[2]) return m[1]?.toLowerCase() === 'none' ? null : undefined;
+  const power = { b: 0, k: 1, kb: 1, m: 2, mb: 2, g: 3, gb: 3, t: 4, tb: 4 }[(m[3] ?? 'b').toLowerCase()] ?? 0;
+  return Math.round(Number(m[2]) * 1024 ** power);
+}
+
+/**
+ * Without `GET /me/plan`: the use comes from the member's own usage records this month (storage:
+ * the latest day's stored bytes; meetings: hosted minutes), the storage limit from the ID token's
+ * `quota` claim; limits the API does not tell are shown as not known.
+ * @param {any[]} records @param {import('../auth.js').IdClaims | undefined} id @returns {Quota[]}
+ */
+export function quotasFromRecords(records, id) {
+  /** @type {Map<string, number>} */
+  const storageByDay = new Map();
+  let hostMinutes = 0;
+  for (const r of records) {
+    const units = r.units ?? {};
+    if (units.storageByteDays) {
+      const day = new Date(r.time).toISOString().slice(0, 10);
+      storageByDay.set(day, (storageByDay.get(day) ?? 0) + units.storageByteDays);
+    }
+    hostMinutes += units.hostMinutes ?? 0;
+  }
+  const lastDay = [...storageByDay.keys()].sort().at(-1);
+  return [
+    { id: 'storage', unit: 'bytes', used: lastDay ? (storageByDay.get(lastDay) ?? 0) : 0, limit: parseQuota(id?.quota) },
+    { id: 'meetingMinutes', unit: 'minutes', used: hostMinutes, limit: undefined },
+  ];
 }
 
 /** @param {Quota} q */
 function bar(q) {
   const text = (/** @type {number | null} */ v) => (v === null ? t('common.unlimited') : q.unit === 'bytes' ? formatBytes(v) : `${formatNumber(v)} ${t('account.minutes')}`);
-  return quotaBar({ label: t(`account.quota.${q.id}`), used: q.used, limit: q.limit, usedText: text(q.used), limitText: q.limit === 0 ? t('account.notIncluded') : text(q.limit) });
+  const limitText = q.limit === undefined ? t('account.limitUnknown') : q.limit === 0 ? t('account.notIncluded') : text(q.limit);
+  return quotaBar({ label: t(`account.quota.${q.id}`), used: q.used, limit: q.limit ?? null, usedText: text(q.used), limitText });
 }
 
 /** @param {import('../app.js').PageContext} ctx */
@@ -60,14 +97,23 @@ export async function accountPage(ctx) {
   const { me } = ctx;
   const usageBox = h('div');
   try {
-    const usage = await api.get('/me/usage');
-    const quotas = quotasOf(usage);
-    const plan = usage?.plan?.name ?? usage?.planName ?? usage?.plan ?? me.plan;
+    /** @type {Quota[]} */
+    let quotas;
+    let plan = me.plan;
+    if (await offers('GET', '/me/plan')) {
+      const body = await api.get('/me/plan');
+      quotas = quotasOf(body);
+      const plans = Array.isArray(body?.plans) ? body.plans.map((/** @type {any} */ p) => (typeof p === 'string' ? p : (p.name ?? p.id))) : [];
+      if (plans.length) plan = plans.join(', ');
+    } else {
+      const today = new Date().toISOString().slice(0, 10);
+      const body = await api.get(`/me/usage?from=${today.slice(0, 8)}01&to=${today}`);
+      quotas = quotasFromRecords(body?.records ?? [], claims());
+    }
     replace(
       usageBox,
-      plan ? h('p', { class: 'plan' }, t('account.plan'), ' ', h('strong', null, typeof plan === 'string' ? plan : String(plan?.id ?? ''))) : null,
-      Array.isArray(usage?.plans) && usage.plans.length ? h('p', null, t('account.plans'), ' ', usage.plans.map((/** @type {any} */ p) => (typeof p === 'string' ? p : (p.name ?? p.id))).join(', ')) : null,
-      quotas.length ? h('div', { class: 'quotas' }, quotas.map(bar)) : h('p', { class: 'empty' }, t('usage.none')),
+      plan ? h('p', { class: 'plan' }, t('account.plan'), ' ', h('strong', null, plan)) : null,
+      h('div', { class: 'quotas' }, quotas.map(bar)),
     );
   } catch (error) {
     replace(usageBox, me.plan ? h('p', { class: 'plan' }, t('account.plan'), ' ', h('strong', null, me.plan)) : null, h('p', { class: 'empty' }, error instanceof ApiError && error.status === 404 ? t('usage.unavailable') : String(/** @type {Error} */ (error).message)));
@@ -106,6 +152,7 @@ async function sessionsSection() {
   const box = errorBox();
   /** @type {any[] | undefined} */
   let sessions;
+  if (!(await offers('GET', '/me/sessions'))) return section(t('account.sessions'), h('p', { class: 'empty' }, t('account.sessionsUnavailable')));
   try {
     const body = await api.get('/me/sessions');
     sessions = Array.isArray(body) ? body : (body.items ?? []);
@@ -147,7 +194,7 @@ function passwordSection() {
       { class: 'stack', novalidate: true },
       box,
       field({ label: t('account.currentPassword'), name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true }),
-      field({ label: t('account.newPassword'), name: 'password', type: 'password', autocomplete: 'new-password', required: true, hint: t('account.passwordHint') }),
+      field({ label: t('account.newPassword'), name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, hint: t('account.passwordHint') }),
       field({ label: t('account.repeatPassword'), name: 'repeat', type: 'password', autocomplete: 'new-password', required: true }),
       h('button', { type: 'submit', class: 'primary' }, t('account.changePassword')),
       done,
@@ -158,12 +205,12 @@ function passwordSection() {
     clearError(box);
     done.textContent = '';
     const values = formValues(form);
-    if (values.password !== values.repeat) {
+    if (values.newPassword !== values.repeat) {
       showFieldErrors(form, { repeat: t('account.passwordsDiffer') });
       return;
     }
     try {
-      await api.post('/me/password', { currentPassword: values.currentPassword, password: values.password });
+      await api.post('/me/password', { currentPassword: values.currentPassword ?? '', newPassword: values.newPassword ?? '' });
       form.reset();
       showFieldErrors(form, {});
       done.textContent = t('account.passwordChanged');
@@ -181,8 +228,14 @@ function exportSection() {
     h('p', null, t('account.exportText')),
     box,
     actionButton(t('account.exportButton'), async () => {
-      const res = await api.raw('/me/export');
-      const blob = await res.blob();
+      /** @type {Blob} */
+      let blob;
+      if (await offers('GET', '/me/export')) blob = await (await api.raw('/me/export')).blob();
+      else {
+        // No export endpoint: gather what the API gives about the caller into one JSON file.
+        const [account, usage] = await Promise.all([api.get('/me'), api.get('/me/usage').catch(() => undefined)]);
+        blob = new Blob([JSON.stringify({ exportedAt: new Date().toISOString(), account, usage }, null, 2)], { type: 'application/json' });
+      }
       const url = URL.createObjectURL(blob);
       const a = h('a', { href: url, download: 'porta-my-data.json', class: 'visually-hidden' }, 'export');
       document.body.append(a);

@@ -2,7 +2,7 @@
 // password reset, delete.
 import { h, field, formValues } from '../dom.js';
 import { t } from '../i18n/index.js';
-import { api, enc } from '../api.js';
+import { api, enc, offers } from '../api.js';
 import { page, section, table, errorBox, actionButton, announce } from '../ui.js';
 
 /** @typedef {{ id: string, username: string, email: string, name: string, status: string, platformAdmin: boolean }} Account */
@@ -24,6 +24,7 @@ export async function accountsPage(ctx) {
   const now = Date.now();
   const plans = Object.entries(policy?.document?.plans ?? {}).filter(([, p]) => (/** @type {any} */ (p).holders ?? ['account']).includes('account'));
   const box = errorBox();
+  const canReset = await offers('POST', '/accounts/{id}/password-reset');
 
   const search = /** @type {HTMLFormElement} */ (
     h('form', { class: 'inline-form', role: 'search' }, field({ label: t('accounts.search'), name: 'q', type: 'search', value: query, hint: t('accounts.searchHint') }), h('button', { type: 'submit', class: 'primary' }, t('accounts.searchButton')))
@@ -74,10 +75,12 @@ export async function accountsPage(ctx) {
           announce(suspended ? t('accounts.reactivated', { name: who }) : t('accounts.suspendedNow', { name: who }));
           reload();
         }, { box, ariaLabel: `${suspended ? t('accounts.reactivate') : t('accounts.suspend')}: ${who}` }),
-        actionButton(t('accounts.reset'), async () => {
-          await api.post(`/accounts/${enc(a.id)}/password-reset`, {});
-          announce(t('accounts.resetSent', { email: a.email }));
-        }, { box, ariaLabel: `${t('accounts.reset')}: ${who}` }),
+        canReset
+          ? actionButton(t('accounts.reset'), async () => {
+              await api.post(`/accounts/${enc(a.id)}/password-reset`, {});
+              announce(t('accounts.resetSent', { email: a.email }));
+            }, { box, ariaLabel: `${t('accounts.reset')}: ${who}` })
+          : null,
         actionButton(t('accounts.delete'), async () => {
           await api.del(`/accounts/${enc(a.id)}`);
           announce(t('accounts.deleted', { name: who }));

@@ -2,7 +2,7 @@
 // collective's page: contracted services, members and their grants, managers, invitations, usage.
 import { h, field, formValues, showFieldErrors, replace } from '../dom.js';
 import { t, formatTime } from '../i18n/index.js';
-import { api, enc, ApiError } from '../api.js';
+import { api, enc, ApiError, offers } from '../api.js';
 import { page, section, table, link, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
 import { usageChart, loadUsage } from './usage.js';
 
@@ -11,6 +11,7 @@ import { usageChart, loadUsage } from './usage.js';
 
 /** The services collectives can contract, from the API; empty when it has no such list. @returns {Promise<Service[]>} */
 export async function loadServices() {
+  if (!(await offers('GET', '/services'))) return [];
   try {
     const body = await api.get('/services');
     const items = Array.isArray(body) ? body : (body.items ?? []);
@@ -31,8 +32,9 @@ export async function collectivesPage(ctx) {
   const { me } = ctx;
   /** @type {Collective[]} */
   let collectives;
-  if (me.platformAdmin) collectives = itemsOf(await api.get('/collectives?limit=200'));
-  else collectives = await Promise.all(me.managerOf.map((id) => api.get(`/collectives/${enc(id)}`).catch(() => ({ id, name: id, services: [] }))));
+  collectives = itemsOf(await api.get('/collectives?limit=500'));
+  // A manager's list: the collectives they run (the API also lists those they only belong to).
+  if (!me.platformAdmin) collectives = collectives.filter((c) => me.managerOf.includes(c.id));
   const services = me.platformAdmin ? await loadServices() : [];
 
   const list = table(
@@ -192,8 +194,8 @@ function membersSection(c, members, services, me, reload) {
           ),
     );
     const manager = m.manager
-      ? actionButton(t('collective.unmakeManager'), async () => { await api.del(`/collectives/${enc(c.id)}/managers/${enc(accountId)}`); reload(); }, { box, ariaLabel: t('collective.unmakeManagerOf', { name: who }) })
-      : actionButton(t('collective.makeManager'), async () => { await api.put(`/collectives/${enc(c.id)}/managers/${enc(accountId)}`, {}); reload(); }, { box, ariaLabel: t('collective.makeManagerOf', { name: who }) });
+      ? actionButton(t('collective.unmakeManager'), async () => { await api.put(`/collectives/${enc(c.id)}/members/${enc(accountId)}/manager`, { manager: false }); reload(); }, { box, ariaLabel: t('collective.unmakeManagerOf', { name: who }) })
+      : actionButton(t('collective.makeManager'), async () => { await api.put(`/collectives/${enc(c.id)}/members/${enc(accountId)}/manager`, { manager: true }); reload(); }, { box, ariaLabel: t('collective.makeManagerOf', { name: who }) });
     const remove = accountId === me.accountId
       ? null
       : actionButton(t('collective.remove'), async () => { await api.del(`/collectives/${enc(c.id)}/members/${enc(accountId)}`); reload(); }, { box, kind: 'danger', ariaLabel: t('collective.removeOf', { name: who }), confirmText: t('collective.confirmRemove', { name: who }) });
@@ -202,13 +204,13 @@ function membersSection(c, members, services, me, reload) {
 
   const addBox = errorBox();
   const addForm = /** @type {HTMLFormElement} */ (
-    h('form', { class: 'inline-form', novalidate: true }, addBox, field({ label: t('collective.addMemberLabel'), name: 'account', required: true, autocomplete: 'off' }), h('button', { type: 'submit', class: 'secondary' }, t('collective.addMember')))
+    h('form', { class: 'inline-form', novalidate: true }, addBox, field({ label: t('collective.addMemberLabel'), name: 'login', required: true, autocomplete: 'off' }), h('button', { type: 'submit', class: 'secondary' }, t('collective.addMember')))
   );
   addForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearError(addBox);
     try {
-      await api.post(`/collectives/${enc(c.id)}/members`, { account: formValues(addForm).account?.trim() });
+      await api.post(`/collectives/${enc(c.id)}/members`, { login: formValues(addForm).login?.trim() });
       reload();
     } catch (error) {
       showError(addBox, error, error instanceof ApiError ? showFieldErrors(addForm, error.fields) : {});
@@ -265,14 +267,16 @@ async function invitationsSection(c, reload) {
 function addManagerSection(c, reload) {
   const box = errorBox();
   const form = /** @type {HTMLFormElement} */ (
-    h('form', { class: 'inline-form', novalidate: true }, box, field({ label: t('collective.managerAccount'), name: 'account', required: true, autocomplete: 'off' }), h('button', { type: 'submit', class: 'primary' }, t('collective.appoint')))
+    h('form', { class: 'inline-form', novalidate: true }, box, field({ label: t('collective.managerAccount'), name: 'login', required: true, autocomplete: 'off' }), h('button', { type: 'submit', class: 'primary' }, t('collective.appoint')))
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearError(box);
-    const login = formValues(form).account?.trim() ?? '';
+    const login = formValues(form).login?.trim() ?? '';
     try {
-      await api.post(`/collectives/${enc(c.id)}/managers`, { account: login });
+      // Managers are members with the manager flag: add (a no-op when already one), then appoint.
+      const added = await api.post(`/collectives/${enc(c.id)}/members`, { login });
+      await api.put(`/collectives/${enc(c.id)}/members/${enc(added.accountId)}/manager`, { manager: true });
       announce(t('collective.appointed', { name: login }));
       reload();
     } catch (error) {

@@ -9,7 +9,7 @@ const itemsOf = (body) => (Array.isArray(body) ? body : (body?.items ?? []));
 
 /** @param {unknown} error */
 function unavailable(error) {
-  if (error instanceof ApiError && error.status === 404) return h('p', { class: 'notice' }, t('common.unavailable'));
+  if (error instanceof ApiError && error.status === 404) return h('p', { class: 'notice' }, error.code === 'not_found' ? t('common.unavailable') : error.message);
   throw error;
 }
 

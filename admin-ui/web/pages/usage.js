@@ -8,16 +8,14 @@ import { page, section, table, errorBox, showError, clearError, actionButton } f
 /** @typedef {{ requests?: number, bytesIn?: number, bytesOut?: number, storageByteDays?: number, hostMinutes?: number, participantMinutes?: number }} Units */
 /** @typedef {{ subject?: string, collective?: string, service: string, records: number, units: Units }} UsageRow */
 
-const DAY = 86_400_000;
-
 /** `YYYY-MM` of a date (UTC). @param {Date} date */
 export const monthOf = (date) => date.toISOString().slice(0, 7);
 
-/** @param {string} month `YYYY-MM` @returns {{ from: string, to: string }} days, `to` exclusive */
-function monthRange(month) {
+/** @param {string} month `YYYY-MM` @returns {{ from: string, to: string }} days, both included */
+export function monthRange(month) {
   const [y, m] = month.split('-').map(Number);
   const from = new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, 1));
-  const to = new Date(Date.UTC(y ?? 1970, m ?? 1, 1));
+  const to = new Date(Date.UTC(y ?? 1970, m ?? 1, 0));
   return { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) };
 }
 
@@ -167,4 +165,3 @@ export async function billingPage(ctx) {
   return page(t('billing.title'), form, box, report ? download : null, content);
 }
 
-export { DAY };
