@@ -244,7 +244,14 @@ export class PolicyStore {
         {
           id: newId(),
           time: record.when,
-          data: { actor: who, action: `policy.${kind.action}`, target: `policy/${record.version}`, revertedTo: kind.revertedTo, changed: record.changes.map((c) => c.path) },
+          // Same shape as the directory's audit events (directory/audit.ts), in the same stream.
+          data: {
+            actor: who,
+            action: `policy.${kind.action}`,
+            target: { type: 'policy', id: String(record.version) },
+            before: { version: base },
+            after: { version: record.version, ...(kind.revertedTo ? { revertedTo: kind.revertedTo } : {}), changed: record.changes.map((c) => c.path) },
+          },
         },
       ]);
     } catch (cause) {

@@ -88,11 +88,11 @@ export class SubscriptionStore {
     return subscription;
   }
 
-  /** Called after the change was written: it is in force even if the audit record fails, and the admin is told so. */
+  /** Audit events have the directory's shape (directory/audit.ts) and go to the same stream. Called after the change was written: it is in force even if the audit record fails, and the admin is told so. */
   private async audit(who: string, action: string, id: string, details: Record<string, unknown>): Promise<void> {
     this.cache = undefined;
     try {
-      await this.stores.ledger.append(AUDIT_STREAM, [{ id: newId(), time: this.clock.now(), data: { actor: who, action, target: `subscription/${id}`, ...details } }]);
+      await this.stores.ledger.append(AUDIT_STREAM, [{ id: newId(), time: this.clock.now(), data: { actor: who, action, target: { type: 'subscription', id }, ...details } }]);
     } catch (cause) {
       throw new AppError(503, 'audit_unavailable', `The subscription change (${action}) was made, but its audit record could not be written; check the store.`, { cause });
     } finally {

@@ -111,6 +111,9 @@ describe('policy routes inside createAdminApi', () => {
     expect(accepted.status).toBe(200);
     expect(accepted.body).toMatchObject({ version: 2, changes: [{ path: 'plans.free.meetingMinutes', before: 60, after: 45 }] });
     expect(policies.current().document.plans.free.meetingMinutes).toBe(45);
+    // The change is in the same audit log the directory's changes are in.
+    const audit = await new AuditLog(stores.ledger).list();
+    expect(audit.items.at(-1)).toMatchObject({ action: 'policy.update', target: { type: 'policy', id: '2' }, after: { version: 2, changed: ['plans.free.meetingMinutes'] } });
   });
 
   it('the OpenAPI document lists the policy routes', async () => {

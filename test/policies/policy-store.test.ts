@@ -71,7 +71,7 @@ describe('PolicyStore (embedded)', () => {
     expect((await b.getVersion(2))?.document).toEqual(doc);
     const audit = await stores.ledger.read(AUDIT_STREAM);
     expect(audit.entries.map((e) => e.data)).toEqual([
-      { actor: 'admin-1', action: 'policy.update', target: 'policy/2', changed: ['plans.oficina-basic.storage'] },
+      { actor: 'admin-1', action: 'policy.update', target: { type: 'policy', id: '2' }, before: { version: 1 }, after: { version: 2, changed: ['plans.oficina-basic.storage'] } },
     ]);
   });
 
