@@ -47,8 +47,8 @@ export interface BackchannelReceiver {
   close(): Promise<void>;
 }
 
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+async function listen(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
 
@@ -98,6 +98,8 @@ export interface StartOptions {
   wrapDirectory?: (directory: Directory) => Directory;
   /** Seed accounts (false when re-opening an existing file). */
   seed?: boolean;
+  /** Listen on this port (to keep the issuer across a restart); default: any free one. */
+  port?: number;
 }
 
 export interface IdpHarness {
@@ -124,7 +126,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
   const dataDir = options.store?.kind === 'embedded' && options.store.path ? '' : mkdtempSync(join(tmpdir(), 'porta-idp-'));
   let app: express.Express | undefined;
   const server = createServer((req, res) => (app ? app(req, res) : res.writeHead(503).end()));
-  const port = await listen(server);
+  const port = await listen(server, options.port);
   const issuer = `http://127.0.0.1:${port}`;
 
   const storeChoice = options.store ?? { kind: 'embedded' };
