@@ -38,6 +38,7 @@ export interface Stack {
   outbox: OutboxMailer;
   audit: AuditLog;
   policies: PolicyStore;
+  subscriptions: SubscriptionStore;
   close(): Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export const SERVICES = [
   { id: 'meetings', name: 'Meetings', kind: 'bbb', upstream: 'http://127.0.0.1:9' },
 ];
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: { idp?: Record<string, unknown> } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'porta-admin-ui-'));
   let app: express.Express | undefined;
   const server: Server = createServer((req, res) => (app ? app(req, res) : res.writeHead(503).end()));
@@ -58,7 +59,7 @@ export async function startStack(): Promise<Stack> {
   const config = parseConfig({
     dataDir,
     store: { kind: 'embedded', path: join(dataDir, 'porta.db') },
-    idp: { issuer: url },
+    idp: { issuer: url, ...options.idp },
     services: SERVICES,
   });
   const stores = await createStores({ ...config.store, dataDir }, { logger: silentLogger });
@@ -115,6 +116,7 @@ export async function startStack(): Promise<Stack> {
     outbox,
     audit,
     policies,
+    subscriptions,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

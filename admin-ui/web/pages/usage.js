@@ -51,7 +51,7 @@ function sumBy(rows, key) {
 export function usageChart(rows, title) {
   if (rows.length === 0) return h('p', { class: 'empty' }, t('usage.none'));
   const byService = sumBy(rows, (r) => r.service);
-  const entries = [...byService.entries()];
+  const entries = [...byService.entries()].sort(([, a], [, b]) => b.requests - a.requests);
   return h(
     'div',
     { class: 'charts' },
