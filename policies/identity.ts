@@ -2,7 +2,10 @@
 import type { Entitlements } from './subscriptions.ts';
 import type { Identity, Role } from './types.ts';
 
-export const anonymousIdentity: Identity = Object.freeze({ plans: [], extraStorageBlocks: 0, collectives: [], grants: {}, roles: [], amr: [] }) as Identity;
+/** A visitor who is not signed in (a fresh object each time, so nobody can change a shared one). */
+export function anonymousIdentity(): Identity {
+  return { plans: [], extraStorageBlocks: 0, collectives: [], grants: {}, roles: [], amr: [] };
+}
 
 export function identityOf(
   account: { id: string; platformAdmin: boolean },

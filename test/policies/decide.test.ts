@@ -48,12 +48,12 @@ const POST = (path = '/') => ({ method: 'POST', path, host: 'example.org' });
 
 describe('decide: every rule kind', () => {
   const cases: Array<[string, Identity, string, { method: string; path: string }, 'allow' | 'deny', string]> = [
-    ['public lets anonymous in', anonymousIdentity, 's-public', GET(), 'allow', 'public'],
-    ['authenticated refuses anonymous', anonymousIdentity, 's-auth', GET(), 'deny', 'default'],
+    ['public lets anonymous in', anonymousIdentity(), 's-public', GET(), 'allow', 'public'],
+    ['authenticated refuses anonymous', anonymousIdentity(), 's-auth', GET(), 'deny', 'default'],
     ['authenticated lets an account in', account(), 's-auth', GET(), 'allow', 'authenticated'],
     ['plans: holder of the plan', account({ plans: ['pro'] }), 's-plans', GET(), 'allow', 'plans'],
     ['plans: account without it', account(), 's-plans', GET(), 'deny', 'default'],
-    ['plans: anonymous never holds a plan', anonymousIdentity, 's-free', GET(), 'deny', 'default'],
+    ['plans: anonymous never holds a plan', anonymousIdentity(), 's-free', GET(), 'deny', 'default'],
     ['plans: the default plan is held by every account', account(), 's-free', GET(), 'allow', 'free-plan'],
     ['collectives: member', account({ collectives: ['femprocomuns'] }), 's-coll', GET(), 'allow', 'collectives'],
     ['collectives: member of another', account({ collectives: ['other'] }), 's-coll', GET(), 'deny', 'default'],
@@ -67,15 +67,15 @@ describe('decide: every rule kind', () => {
     ['factors: otp', account({ amr: ['pwd', 'otp'] }), 's-2fa', GET(), 'allow', 'two-factor'],
     ['factors: hwk', account({ amr: ['hwk'] }), 's-2fa', GET(), 'allow', 'two-factor'],
     ['factors: password only', account({ amr: ['pwd'] }), 's-2fa', GET(), 'deny', 'default'],
-    ['methods: GET', anonymousIdentity, 's-methods', GET(), 'allow', 'methods'],
-    ['methods: lower-case head', anonymousIdentity, 's-methods', { method: 'head', path: '/' }, 'allow', 'methods'],
-    ['methods: POST', anonymousIdentity, 's-methods', POST(), 'deny', 'default'],
-    ['prefix: exact', anonymousIdentity, 's-paths', GET('/public'), 'allow', 'prefix'],
-    ['prefix: below', anonymousIdentity, 's-paths', GET('/public/a/b'), 'allow', 'prefix'],
-    ['prefix: not a segment boundary', anonymousIdentity, 's-paths', GET('/publication'), 'deny', 'default'],
-    ['glob: * within a segment', anonymousIdentity, 's-paths', GET('/files/42/share'), 'allow', 'glob'],
-    ['glob: * does not cross segments', anonymousIdentity, 's-paths', GET('/files/4/2/share'), 'deny', 'default'],
-    ['glob: ** crosses segments', anonymousIdentity, 's-paths', GET('/dav/a/b/c.txt'), 'allow', 'glob'],
+    ['methods: GET', anonymousIdentity(), 's-methods', GET(), 'allow', 'methods'],
+    ['methods: lower-case head', anonymousIdentity(), 's-methods', { method: 'head', path: '/' }, 'allow', 'methods'],
+    ['methods: POST', anonymousIdentity(), 's-methods', POST(), 'deny', 'default'],
+    ['prefix: exact', anonymousIdentity(), 's-paths', GET('/public'), 'allow', 'prefix'],
+    ['prefix: below', anonymousIdentity(), 's-paths', GET('/public/a/b'), 'allow', 'prefix'],
+    ['prefix: not a segment boundary', anonymousIdentity(), 's-paths', GET('/publication'), 'deny', 'default'],
+    ['glob: * within a segment', anonymousIdentity(), 's-paths', GET('/files/42/share'), 'allow', 'glob'],
+    ['glob: * does not cross segments', anonymousIdentity(), 's-paths', GET('/files/4/2/share'), 'deny', 'default'],
+    ['glob: ** crosses segments', anonymousIdentity(), 's-paths', GET('/dav/a/b/c.txt'), 'allow', 'glob'],
     ['services: a rule for another service does not apply', account({ roles: ['platform-admin'] }), 's-unknown', GET(), 'deny', 'default'],
   ];
   it.each(cases)('%s', (_name, identity, service, request, effect, rule) => {
@@ -109,7 +109,7 @@ describe('decide: ordering and the default', () => {
     ['an earlier deny wins over a later allow', account({ plans: ['pro'] }), '/admin/x', 'deny', 'block-admin'],
     ['the first allow wins', account({ plans: ['pro'] }), '/home', 'allow', 'pro-users'],
     ['a deny before an allow shadows it', account(), '/home', 'deny', 'deny-everyone-else'],
-    ['nothing matches: default deny', anonymousIdentity, '/home', 'deny', 'default'],
+    ['nothing matches: default deny', anonymousIdentity(), '/home', 'deny', 'default'],
   ] as const)('%s', (_name, identity, path, effect, rule) => {
     const decision = decide(ordered, identity, svc('app'), GET(path));
     expect(decision.effect).toBe(effect);
@@ -140,8 +140,8 @@ describe('decide with the default policy', () => {
 
   it.each([
     ['free account: Agora', account(), agora, GET(), 'allow', 'agora-community'],
-    ['anonymous: reads Agora', anonymousIdentity, agora, GET('/t/1'), 'allow', 'agora-read'],
-    ['anonymous: cannot post on Agora', anonymousIdentity, agora, POST('/posts'), 'deny', 'default'],
+    ['anonymous: reads Agora', anonymousIdentity(), agora, GET('/t/1'), 'allow', 'agora-read'],
+    ['anonymous: cannot post on Agora', anonymousIdentity(), agora, POST('/posts'), 'deny', 'default'],
     ['free account: no Oficina', account(), oficina, GET(), 'deny', 'default'],
     ['oficina-basic: Oficina', account({ plans: ['oficina-basic'] }), oficina, GET('/apps/files'), 'allow', 'oficina-storage-plans'],
     ['collective-covered member: Oficina', account({ plans: ['oficina-medium'], collectives: ['femprocomuns'] }), oficina, GET(), 'allow', 'oficina-storage-plans'],
@@ -171,7 +171,7 @@ describe('decide with the default policy', () => {
   // Limits for each default plan (held together with the default plan `free`), on Oficina.
   const rate = (points: number) => ({ points, duration: 60 });
   it.each([
-    ['anonymous', anonymousIdentity, { plans: [], storage: 0, meetingMinutes: 0, hostedMinutesPerDay: 0, recordingStorage: 0, rateLimit: rate(1200) }],
+    ['anonymous', anonymousIdentity(), { plans: [], storage: 0, meetingMinutes: 0, hostedMinutesPerDay: 0, recordingStorage: 0, rateLimit: rate(1200) }],
     ['free', account(), { plans: ['free'], storage: 0, meetingMinutes: 60, hostedMinutesPerDay: 120, recordingStorage: 0, rateLimit: rate(1200) }],
     ['oficina-basic', account({ plans: ['oficina-basic'] }), { plans: ['free', 'oficina-basic'], storage: 1 * GB, meetingMinutes: 60, hostedMinutesPerDay: 120, recordingStorage: 0, rateLimit: rate(1200) }],
     ['oficina-medium', account({ plans: ['oficina-medium'] }), { plans: ['free', 'oficina-medium'], storage: 5 * GB, meetingMinutes: 60, hostedMinutesPerDay: 120, recordingStorage: 0, rateLimit: rate(1200) }],

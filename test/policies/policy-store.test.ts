@@ -100,14 +100,14 @@ describe('PolicyStore (embedded)', () => {
     changed.rules = changed.rules.filter((r: { id: string }) => r.id !== 'agora-community' && r.id !== 'agora-read');
     changed.extraStorageBlock = null;
     await a.update(changed, 'admin-1');
-    expect(decide(a.current().compiled, anonymousIdentity, { id: 'agora' }, agoraGet).effect).toBe('deny');
+    expect(decide(a.current().compiled, anonymousIdentity(), { id: 'agora' }, agoraGet).effect).toBe('deny');
     const seen = nextChange(b);
     const reverted = await a.revert(1, 'admin-2');
     expect(reverted).toMatchObject({ version: 3, who: 'admin-2', action: 'revert', revertedTo: 1 });
     expect(reverted.document).toEqual(original);
     expect(JSON.stringify(a.current().submitted)).toBe(JSON.stringify(original));
     expect((await seen).version).toBe(3);
-    expect(decide(b.current().compiled, anonymousIdentity, { id: 'agora' }, agoraGet).effect).toBe('allow');
+    expect(decide(b.current().compiled, anonymousIdentity(), { id: 'agora' }, agoraGet).effect).toBe('allow');
     expect(reverted.changes.map((c) => c.path)).toEqual(expect.arrayContaining(['extraStorageBlock']));
     await expect(a.revert(42, 'admin-2')).rejects.toMatchObject({ status: 404 });
   });
