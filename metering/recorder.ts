@@ -19,7 +19,7 @@ import type { Logger } from '../kernel/logger.ts';
 import type { Ledger } from '../store/types.ts';
 import type { JournalSegment, UsageJournal } from './journal.ts';
 import { toLedgerEntry } from './ledger-entry.ts';
-import { USAGE_STREAM, type UsageInput, type UsageRecord } from './types.ts';
+import { UNIT_KINDS, USAGE_STREAM, type UsageInput, type UsageRecord, type UsageUnits } from './types.ts';
 
 export interface UsageRecorderOptions {
   ledger: Ledger;
@@ -113,6 +113,25 @@ function validate(input: UsageInput): void {
   if (typeof input.subject !== 'string' || input.subject === '') throw new TypeError('A usage record needs a subject.');
   if (typeof input.service !== 'string' || input.service === '') throw new TypeError('A usage record needs a service.');
   if (input.kind !== 'request' && input.kind !== 'storage' && input.kind !== 'meeting') throw new TypeError(`Unknown usage kind "${String(input.kind)}".`);
+}
+
+/**
+ * Copies only the fields a usage record may hold: whatever else a producer's object carries (an IP
+ * address, a raw path, headers) never reaches the journal or the ledger.
+ */
+function usageRecordOf(input: UsageInput, clock: Clock): UsageRecord {
+  const units: UsageUnits = {};
+  for (const kind of UNIT_KINDS) {
+    const value = input.units?.[kind];
+    if (typeof value === 'number' && Number.isFinite(value)) units[kind] = value;
+  }
+  const record: UsageRecord = { id: input.id ?? newId(), time: input.time ?? clock.now(), subject: input.subject, service: input.service, kind: input.kind, units };
+  if (input.collective !== undefined) record.collective = input.collective;
+  if (input.routeClass !== undefined) record.routeClass = input.routeClass;
+  if (input.method !== undefined) record.method = input.method;
+  if (input.status !== undefined) record.status = input.status;
+  if (input.durationMs !== undefined) record.durationMs = input.durationMs;
+  return record;
 }
 
 export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
@@ -257,7 +276,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     record(input) {
       if (closed) return false;
       validate(input);
-      const record: UsageRecord = { ...input, id: input.id ?? newId(), time: input.time ?? clock.now() };
+      const record = usageRecordOf(input, clock);
       if (!journal.append(record)) {
         stats.refused += 1;
         metrics?.refused.inc();

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { pino } from 'pino';
 import { ManualClock } from '../../kernel/clock.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { createEmbeddedStores, type EmbeddedStores } from '../../store/index.ts';
@@ -53,6 +54,32 @@ describe('usage recorder over the embedded ledger', () => {
     expect(entry.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(entry.time).toBe(clock.now());
     expect(entry.data).toEqual({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
+  });
+
+  it('keeps only what billing needs: no IP, no raw path, no headers', async () => {
+    recorder = make();
+    const fromAGateway = { ...use(1), ip: '203.0.113.7', path: '/remote.php/dav/files/anna/diary.txt?token=abc', headers: { cookie: 's=1' }, units: { requests: 1, secret: 5 } };
+    expect(recorder.record(fromAGateway as unknown as UsageInput)).toBe(true);
+    await recorder.flush();
+    const [entry] = (await ledger.read(USAGE_STREAM)).entries;
+    expect(entry.data).toEqual({ subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } });
+  });
+
+  it('says in the log when journaling starts and when the journal is replayed', async () => {
+    const lines: Array<{ msg: string; level: number }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    recorder = make({ logger, flushBatchSize: 10 });
+    ledger.failNext(1000);
+    for (let i = 0; i < 30; i++) recorder.record(use(i));
+    await recorder.flush();
+    await recorder.flush();
+    ledger.failNext(0);
+    await recorder.flush();
+    expect(lines.map((l) => l.msg)).toEqual([
+      'usage ledger append failed: keeping usage records in the local journal until it answers',
+      'usage ledger answers again: journal replayed',
+    ]);
+    expect(lines[0].level).toBe(50); // error
   });
 
   it('flushes by count without being asked', async () => {
