@@ -1,0 +1,77 @@
+/** Broadcast on Redis pub/sub. Subscriptions use a dedicated connection (a subscribed connection cannot run other commands). */
+import type { Logger } from '../../kernel/logger.ts';
+import type { Broadcast } from '../types.ts';
+import type { RedisClient } from './connect.ts';
+import type { RedisKeys } from './keys.ts';
+
+type Handler = (message: string) => void;
+
+export class RedisBroadcast implements Broadcast {
+  private readonly publisher: RedisClient;
+  private readonly keys: RedisKeys;
+  private readonly logger: Logger;
+  private readonly openSubscriber: () => Promise<RedisClient>;
+  private subscriber?: Promise<RedisClient>;
+  private readonly channels = new Map<string, { handlers: Set<Handler>; ready: Promise<unknown> }>();
+
+  constructor(publisher: RedisClient, keys: RedisKeys, logger: Logger, openSubscriber: () => Promise<RedisClient>) {
+    this.publisher = publisher;
+    this.keys = keys;
+    this.logger = logger;
+    this.openSubscriber = openSubscriber;
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.publisher.publish(this.keys.channel(channel), message);
+  }
+
+  async subscribe(channel: string, onMessage: Handler): Promise<() => Promise<void>> {
+    const name = this.keys.channel(channel);
+    const client = await this.connection();
+    let entry = this.channels.get(name);
+    if (!entry) {
+      const created = { handlers: new Set<Handler>(), ready: client.subscribe(name) };
+      entry = created;
+      this.channels.set(name, created);
+      created.ready.catch(() => {
+        if (this.channels.get(name) === created) this.channels.delete(name);
+      });
+    }
+    await entry.ready; // a second subscriber also waits until Redis confirmed the subscription
+    const handler: Handler = (message) => onMessage(message);
+    entry.handlers.add(handler);
+    const subscribed = entry;
+    return async () => {
+      if (!subscribed.handlers.delete(handler) || subscribed.handlers.size > 0) return;
+      if (this.channels.get(name) === subscribed) this.channels.delete(name);
+      await client.unsubscribe(name);
+    };
+  }
+
+  /** Closes the subscriber connection, if one was opened. */
+  async close(): Promise<void> {
+    const pending = this.subscriber;
+    this.subscriber = undefined;
+    this.channels.clear();
+    if (pending) await (await pending).quit().catch(() => undefined);
+  }
+
+  private connection(): Promise<RedisClient> {
+    this.subscriber ??= this.openSubscriber().then((client) => {
+      client.on('message', (channel: string, message: string) => this.deliver(channel, message));
+      return client;
+    });
+    this.subscriber.catch(() => (this.subscriber = undefined));
+    return this.subscriber;
+  }
+
+  private deliver(channel: string, message: string): void {
+    for (const handler of this.channels.get(channel)?.handlers ?? []) {
+      try {
+        handler(message);
+      } catch (err) {
+        this.logger.error({ err, channel }, 'broadcast subscriber failed');
+      }
+    }
+  }
+}

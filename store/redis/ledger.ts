@@ -1,0 +1,94 @@
+/**
+ * Ledger on Redis, per stream (all keys share the stream as hash tag):
+ *   data  hash    id -> "<time> <json>"   HSETNX makes append idempotent by id
+ *   time  zset    score = record time     range by time; equal scores sort by id, as the port asks
+ *   log   zset    score = append sequence read in append order; the cursor is the sequence number
+ *   seq   counter
+ * Why not a Stream (XADD): stream ids must grow monotonically, but usage records arrive with their
+ * own times out of order (several gateways batch them), so `range` by time would need a full scan,
+ * deleting by time likewise, and idempotency needs a second structure anyway. Sorted sets give all
+ * three directly, each append is one Lua script.
+ */
+import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
+import { encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
+import type { RedisClient } from './connect.ts';
+import type { RedisKeys } from './keys.ts';
+import type { Scripts } from './scripts.ts';
+
+/** Entries per append script call: bounds the time one script blocks Redis. Idempotency makes a partial batch safe to retry. */
+const APPEND_CHUNK = 500;
+const RANGE_PAGE = 500;
+const DELETE_CHUNK = 500;
+
+export class RedisLedger implements Ledger {
+  private readonly client: RedisClient;
+  private readonly keys: RedisKeys;
+  private readonly scripts: Scripts;
+
+  constructor(client: RedisClient, keys: RedisKeys, scripts: Scripts) {
+    this.client = client;
+    this.keys = keys;
+    this.scripts = scripts;
+  }
+
+  async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+    const encoded = encodeEntries(entries);
+    const k = this.keys.ledger(stream);
+    let added = 0;
+    for (let i = 0; i < encoded.length; i += APPEND_CHUNK) {
+      const args = encoded.slice(i, i + APPEND_CHUNK).flatMap((e) => [e.id, e.time, `${e.time} ${e.data}`]);
+      added += Number(await this.scripts.run('portaLedgerAppend', [k.data, k.time, k.log, k.seq], args));
+    }
+    return added;
+  }
+
+  async read(stream: string, options: { after?: string; limit?: number } = {}): Promise<LedgerPage> {
+    const after = options.after === undefined ? 0 : parseCursor(options.after);
+    const limit = readLimit(options.limit);
+    const k = this.keys.ledger(stream);
+    const rows = await this.page(k.log, k.data, `(${after}`, '+inf', 0, limit + 1);
+    const page = rows.slice(0, limit);
+    return { entries: page.map((r) => r.entry), next: rows.length > limit ? page[page.length - 1].score : undefined };
+  }
+
+  /**
+   * Pages by offset over the time index. An entry deleted by `deleteBefore` while a range is being
+   * read may shift the offsets; ranges are for reports over closed periods, where that does not occur.
+   */
+  async *range(stream: string, from: number, to: number): AsyncIterable<LedgerEntry> {
+    const k = this.keys.ledger(stream);
+    for (let offset = 0; ; offset += RANGE_PAGE) {
+      const rows = await this.page(k.time, k.data, String(from), `(${to}`, offset, RANGE_PAGE);
+      for (const row of rows) yield row.entry;
+      if (rows.length < RANGE_PAGE) return;
+    }
+  }
+
+  async deleteBefore(stream: string, before: number): Promise<number> {
+    const k = this.keys.ledger(stream);
+    let deleted = 0;
+    for (;;) {
+      const n = Number(await this.scripts.run('portaLedgerDeleteBefore', [k.data, k.time, k.log], [before, DELETE_CHUNK]));
+      deleted += n;
+      if (n < DELETE_CHUNK) return deleted;
+    }
+  }
+
+  async count(stream: string): Promise<number> {
+    return this.client.hlen(this.keys.ledger(stream).data);
+  }
+
+  private async page(zset: string, data: string, min: string, max: string, offset: number, count: number): Promise<Array<{ score: string; entry: LedgerEntry }>> {
+    const flat = (await this.scripts.run('portaLedgerPage', [zset, data], [min, max, offset, count])) as string[];
+    const rows: Array<{ score: string; entry: LedgerEntry }> = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      const payload = flat[i + 2];
+      const space = payload.indexOf(' ');
+      rows.push({
+        score: flat[i + 1],
+        entry: { id: flat[i], time: Number(payload.slice(0, space)), data: JSON.parse(payload.slice(space + 1)) as Record<string, unknown> },
+      });
+    }
+    return rows;
+  }
+}

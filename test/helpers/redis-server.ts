@@ -1,0 +1,139 @@
+/** Starts a real redis-server on a free loopback port for a test suite. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { missingServers, REQUIRED_SERVERS } from './global-setup.ts';
+import { freePort } from './ports.ts';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** Shuts the server down and removes its folder. */
+  stop(): Promise<void>;
+  /** Kills the server abruptly (SIGKILL), to test what happens when Redis goes away. The folder stays for restart(). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port (after kill or on a live server). */
+  restart(): Promise<void>;
+}
+
+const NOT_FOUND = 'redis-server not found on PATH; install it with: sudo bash scripts/install-test-deps.sh (Debian: apt-get install redis-server)';
+
+/**
+ * `cluster: true` starts a one-node Redis Cluster owning all 16384 slots: Redis then refuses
+ * commands and scripts whose keys hash to different slots (CROSSSLOT), just like a real cluster.
+ * Its URL is `redis+cluster://…`.
+ */
+export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisServer> {
+  const redisEntry = REQUIRED_SERVERS.filter((r) => r.binary === 'redis-server');
+  if (missingServers(process.env.PATH ?? '', redisEntry).length > 0) throw new Error(NOT_FOUND);
+
+  const dir = mkdtempSync(join(tmpdir(), 'porta-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--loglevel', 'warning'];
+    // A lone node never learns its own address from peers: announce it, or CLUSTER SLOTS reports an empty IP.
+    if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
+    const proc = spawn('redis-server', args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child = proc;
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`redis-server exited early (code ${code}): ${stderr.trim()}`))));
+    exited.catch(() => undefined);
+    await Promise.race([waitForPong(port, 10_000), exited]);
+    if (options.cluster) await Promise.race([claimAllSlots(port), exited]);
+  };
+
+  const killChild = async (signal: NodeJS.Signals) => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    await gone;
+  };
+
+  await launch();
+  return {
+    url: options.cluster ? `redis+cluster://127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await killChild('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      await killChild('SIGKILL');
+    },
+    async restart() {
+      await killChild('SIGTERM');
+      await launch();
+    },
+  };
+}
+
+/** Resolves once the server answers PING with PONG on `port`. */
+async function waitForPong(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pingOnce(port)) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      reply += d.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+/** Sends one inline command and returns the raw reply (enough for the few setup commands here). */
+function command(port: number, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    socket.setTimeout(2000, () => (socket.destroy(), reject(new Error(`no reply to ${line}`))));
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(`${line}\r\n`));
+    socket.on('data', (d) => {
+      reply += d.toString();
+      // A bulk reply ($n) is complete once its body arrived; a simple reply after the first line.
+      const bulk = /^\$(\d+)\r\n/.exec(reply);
+      if (bulk ? reply.length >= bulk[0].length + Number(bulk[1]) + 2 : reply.includes('\r\n')) {
+        socket.destroy();
+        resolve(reply);
+      }
+    });
+  });
+}
+
+/** Gives the single node every slot (kept in nodes.conf, so a restart keeps them) and waits for cluster_state:ok. */
+async function claimAllSlots(port: number): Promise<void> {
+  const info = await command(port, 'CLUSTER INFO');
+  if (!info.includes('cluster_slots_assigned:16384')) {
+    const reply = await command(port, 'CLUSTER ADDSLOTSRANGE 0 16383');
+    if (!reply.startsWith('+OK')) throw new Error(`CLUSTER ADDSLOTSRANGE failed: ${reply.trim()}`);
+  }
+  const deadline = Date.now() + 10_000;
+  while (!(await command(port, 'CLUSTER INFO')).includes('cluster_state:ok')) {
+    if (Date.now() > deadline) throw new Error('the one-node cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
