@@ -59,6 +59,13 @@ export const idpSchema = z
       .default({ consecutiveFailures: 5, blockSeconds: 900, failuresPerIpPerDay: 100 }),
   })
   .strict()
+  .superRefine((idp, ctx) => {
+    const seen = new Set<string>();
+    idp.clients.forEach((client, index) => {
+      if (seen.has(client.clientId)) ctx.addIssue({ code: 'custom', path: ['clients', index, 'clientId'], message: `duplicate client id "${client.clientId}"` });
+      seen.add(client.clientId);
+    });
+  })
   .default({
     issuer: 'http://localhost:4000',
     clients: [],
