@@ -9,7 +9,7 @@ import type { PortaConfig } from '../config/schema/index.ts';
 import type { Stores } from './types.ts';
 import { EmbeddedStores } from './embedded/index.ts';
 import { RATE_LIMIT_TABLE } from './embedded/database.ts';
-import { isAbsolute, join } from 'node:path';
+import { normalize, resolve } from 'node:path';
 
 export type * from './types.ts';
 export { EmbeddedStores, createEmbeddedStores } from './embedded/index.ts';
@@ -22,13 +22,14 @@ export interface CreateStoresOptions {
 }
 
 /**
- * Opens the store named by `config.kind`. Embedded: the SQLite file at `config.path` (relative paths
- * resolve against `dataDir` when given). Redis: connects and waits until the server answers.
+ * Opens the store named by `config.kind`. Embedded: the SQLite file (see `embeddedPath`), created
+ * with its folder if missing. Redis: connects and waits until the server answers (rejects with
+ * StoreUnavailableError otherwise).
  */
 export async function createStores(config: StoreConfig, options: CreateStoresOptions = {}): Promise<Stores> {
   switch (config.kind) {
     case 'embedded': {
-      const path = config.path === ':memory:' || !config.dataDir ? config.path : resolvePath(config.dataDir, config.path);
+      const path = embeddedPath(config);
       return new EmbeddedStores({ path, clock: options.clock, logger: options.logger });
     }
     case 'redis': {
@@ -41,8 +42,17 @@ export async function createStores(config: StoreConfig, options: CreateStoresOpt
   }
 }
 
-function resolvePath(dataDir: string, path: string): string {
-  return isAbsolute(path) ? path : join(dataDir, path);
+/** The schema's default for store.path; left at it, the file follows `dataDir`. */
+const DEFAULT_EMBEDDED_PATH = './data/porta.db';
+
+/**
+ * `store.path` as configured; relative paths resolve against the working directory. Left at its
+ * default, the file is `<dataDir>/porta.db`, so setting only `dataDir` (PORTA_DATA_DIR) moves it.
+ */
+export function embeddedPath(config: Pick<StoreConfig, 'path' | 'dataDir'>): string {
+  if (config.path === ':memory:') return config.path;
+  if (config.dataDir && normalize(config.path) === normalize(DEFAULT_EMBEDDED_PATH)) return resolve(config.dataDir, 'porta.db');
+  return resolve(config.path);
 }
 
 export interface RateLimiterOptions {

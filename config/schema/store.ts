@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const storeSchema = z
   .object({
     kind: z.enum(['embedded', 'redis']).default('embedded').describe('`embedded`: one SQLite file, for a single machine. `redis`: shared state for several machines.'),
-    path: z.string().min(1).default('./data/porta.db').describe('Embedded store: the SQLite file (created with its folder if missing).'),
+    path: z.string().min(1).default('./data/porta.db').describe('Embedded store: the SQLite file (created with its folder if missing). Relative to the working directory; left at the default, the file is `<dataDir>/porta.db`.'),
     url: z
       .string()
       .regex(/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//, 'must start with redis://, rediss://, redis+sentinel:// or redis+cluster://')

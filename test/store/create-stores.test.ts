@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { parseConfig } from '../../config/load.ts';
-import { createStores, createRateLimiter } from '../../store/index.ts';
+import { createStores, createRateLimiter, embeddedPath } from '../../store/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'porta-create-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,10 +13,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('createStores (embedded)', () => {
   it('opens the file from the default config under dataDir', async () => {
     const config = parseConfig({}, {});
-    const stores = await createStores({ ...config.store, dataDir: dir });
+    const stores = await createStores({ ...config.store, dataDir: join(dir, 'state') });
     expect(stores.kind).toBe('embedded');
-    expect(existsSync(join(dir, 'data', 'porta.db'))).toBe(true);
+    expect(existsSync(join(dir, 'state', 'porta.db'))).toBe(true);
     await stores.close();
+  });
+
+  it('resolves an explicit store.path against the working directory, not dataDir', () => {
+    expect(embeddedPath({ path: join(dir, 'x.db'), dataDir: '/elsewhere' })).toBe(join(dir, 'x.db'));
+    expect(embeddedPath({ path: 'db/porta.db', dataDir: '/elsewhere' })).toBe(join(process.cwd(), 'db', 'porta.db'));
+    expect(embeddedPath({ path: './data/porta.db', dataDir: '/var/lib/porta' })).toBe('/var/lib/porta/porta.db');
+    expect(embeddedPath({ path: './data/porta.db' })).toBe(join(process.cwd(), 'data', 'porta.db'));
+    expect(embeddedPath({ path: ':memory:', dataDir: '/x' })).toBe(':memory:');
   });
 
   it('rate-limits in the SQLite file, shared by limiters with the same prefix', async () => {
