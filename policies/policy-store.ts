@@ -103,7 +103,10 @@ export class PolicyStore {
       const file = options.initialFile ?? DEFAULT_POLICY_FILE;
       const read = readPolicyFile(file);
       if (read.problems.length > 0) throw new InvalidPolicyError(read.problems, file);
-      const checked = validatePolicy(read.raw, { knownServices: options.knownServices });
+      // The shipped defaults name the seeds' services (oficina, agora, meetings); a deployment that
+      // runs only some of them still starts, and rules naming absent services simply never match.
+      // Changes made later through the admin API are checked against the configured services.
+      const checked = validatePolicy(read.raw);
       if (!checked.ok) throw new InvalidPolicyError(checked.problems, file);
       const initial: PolicyVersion = { version: 1, document: read.raw, who: 'system', when: clock.now(), action: 'initial', changes: [] };
       const written = await options.stores.documents.writeVersioned(POLICY_COLLECTION, CURRENT, initial, 0);
