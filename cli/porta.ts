@@ -7,12 +7,26 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { startPorta, type Role } from './start.ts';
+import { assemblePlatform, type Platform } from './assemble.ts';
+import { silentLogger } from '../kernel/logger.ts';
+import { runKeysCommand } from '../idp/cli/keys.ts';
+import { createPlatformAdmin } from '../directory/cli/admin-create.ts';
+import { importAccounts } from '../directory/cli/import.ts';
+import { validatePolicyFile, explain } from '../policies/cli.ts';
+import { runReportCommand } from '../metering/cli.ts';
+import { AppError } from '../kernel/errors.ts';
 
 const USAGE = `Usage: porta <command> [options]
 
 Commands:
   start [--role all|idp|gateway]   Run Porta (default: every role in one process)
   check-config                     Validate the configuration and print what it resolves to
+  admin create --username U --email E   Create the first platform admin (password from PORTA_ADMIN_PASSWORD or stdin)
+  import <file.csv|file.ldif>      Load accounts from CSV (username,email,name[,password]) or LDIF
+  keys rotate                      Add a new signing key; old ones stay published until their tokens expire
+  policy validate <file>           Check a policy file offline
+  policy explain <account> <service>   Why an account may or may not use a service, with which limits
+  report --period YYYY-MM [--format json|csv] [--out file]   The billing report of a month
 
 Configuration: PORTA_CONFIG=<file> (default config/default.yaml) and PORTA_* variables (docs/configuration.md).
 `;
@@ -24,6 +38,20 @@ async function main(argv: string[]): Promise<number> {
       return start(rest);
     case 'check-config':
       return checkConfig();
+    case 'admin':
+      return adminCommand(rest);
+    case 'import':
+      return importCommand(rest);
+    case 'keys': {
+      const config = readConfig();
+      return config ? runKeysCommand(rest, { config, out: (line) => process.stdout.write(`${line}\n`) }) : 2;
+    }
+    case 'policy':
+      return policyCommand(rest);
+    case 'report': {
+      const config = readConfig();
+      return config ? runReportCommand(rest, config) : 2;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -54,6 +82,88 @@ function checkConfig(): number {
   process.stdout.write(`Configuration is valid (${process.env.PORTA_CONFIG ?? 'config/default.yaml'}).\n`);
   process.stdout.write(`  store: ${config.store.kind}, directory: ${config.directory.kind}, issuer: ${config.idp.issuer}, services: ${config.services.length}\n`);
   return 0;
+}
+
+/** Runs `work` with the shared parts built from the configuration, then closes them. */
+async function withPlatform(work: (platform: Platform) => Promise<number>): Promise<number> {
+  const config = readConfig();
+  if (!config) return 2;
+  const platform = await assemblePlatform(config, silentLogger);
+  try {
+    return await work(platform);
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) {
+      const fields = error.fields ? ` (${Object.entries(error.fields).map(([k, v]) => `${k}: ${v}`).join('; ')})` : '';
+      process.stderr.write(`${error.message}${fields}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await platform.close();
+  }
+}
+
+async function readSecret(variable: string): Promise<string> {
+  const fromEnv = process.env[variable];
+  if (fromEnv) return fromEnv;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function adminCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action !== 'create') {
+    process.stderr.write('Usage: porta admin create --username U --email E [--name N]   (password from PORTA_ADMIN_PASSWORD or stdin)\n');
+    return 2;
+  }
+  const { values } = parseArgs({ args: rest, options: { username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' } }, strict: true });
+  if (!values.username || !values.email) {
+    process.stderr.write('--username and --email are required.\n');
+    return 2;
+  }
+  const password = await readSecret('PORTA_ADMIN_PASSWORD');
+  return withPlatform(async (platform) => {
+    const account = await createPlatformAdmin(platform.directory, { username: values.username!, email: values.email!, name: values.name, password }, { audit: platform.accounts.audit });
+    process.stdout.write(`Platform admin ${account.username} created (id ${account.id}).\n`);
+    return 0;
+  });
+}
+
+async function importCommand(args: string[]): Promise<number> {
+  const [file] = args;
+  if (!file) {
+    process.stderr.write('Usage: porta import <file.csv|file.ldif>\n');
+    return 2;
+  }
+  return withPlatform(async (platform) => {
+    const report = await importAccounts(platform.directory, file);
+    process.stdout.write(`${report.created} of ${report.total} accounts created.\n`);
+    for (const skipped of report.skipped) process.stdout.write(`  skipped ${skipped.source}: ${skipped.reason}\n`);
+    return report.skipped.length > 0 ? 1 : 0;
+  });
+}
+
+async function policyCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === 'validate' && rest[0]) {
+    const config = readConfig();
+    const result = validatePolicyFile(rest[0], { knownServices: config?.services.map((s) => s.id) });
+    (result.ok ? process.stdout : process.stderr).write(`${result.text}\n`);
+    return result.ok ? 0 : 2;
+  }
+  if (action === 'explain' && rest[0] && rest[1]) {
+    return withPlatform(async (platform) => {
+      const text = await explain(
+        { policy: () => platform.policies.current().compiled, directory: platform.directory, subscriptions: platform.subscriptions, services: platform.config.services, clock: platform.clock },
+        { account: rest[0]!, service: rest[1]! },
+      );
+      process.stdout.write(`${text}\n`);
+      return 0;
+    });
+  }
+  process.stderr.write('Usage: porta policy validate <file> | porta policy explain <account> <service>\n');
+  return 2;
 }
 
 async function start(args: string[]): Promise<number> {

@@ -1,41 +1,72 @@
+import express from 'express';
+import type { Socket } from 'node:net';
 import type { PortaConfig } from '../config/schema/index.ts';
 import type { Logger } from '../kernel/logger.ts';
+import type { Clock } from '../kernel/clock.ts';
 import { withOperations, type ReadinessCheck } from '../kernel/ops.ts';
-import { createStores } from '../store/index.ts';
-import type { Stores } from '../store/types.ts';
+import { createIdp, gatewayClientSecret, type Idp } from '../idp/index.ts';
+import { createAdminApi } from '../admin-ui/api/index.ts';
+import { adminUiRouter } from '../admin-ui/serve.ts';
+import { policyRoutes } from '../policies/index.ts';
+import { usageRoutes } from '../metering/index.ts';
+import { createGateway, type Gateway } from '../gateway/index.ts';
+import { decide, type Identity } from '../policies/index.ts';
+import { assemblePlatform, type Platform } from './assemble.ts';
 import { startListener, type Listener } from './listener.ts';
 
 export type Role = 'all' | 'idp' | 'gateway';
 
 export interface RunningPorta {
+  platform: Platform;
   listeners: Listener[];
-  /** Graceful stop: stop accepting, finish in-flight requests, flush, close stores. */
+  idp?: Idp;
+  gateway?: Gateway;
+  /** Graceful stop: stop accepting, finish in-flight requests, flush the usage ledger, close stores. */
   stop(): Promise<void>;
 }
 
-/** The composition root: builds the parts a role needs and starts its listeners. */
-export async function startPorta(config: PortaConfig, role: Role, logger: Logger): Promise<RunningPorta> {
-  const stores: Stores = await createStores({ ...config.store, dataDir: config.dataDir }, { logger });
-  const checks: ReadinessCheck[] = [{ name: 'store', check: () => stores.ping() }];
+/** The composition root: builds the shared platform, then the parts a role needs, and starts its listeners. */
+export async function startPorta(config: PortaConfig, role: Role, logger: Logger, options: { clock?: Clock } = {}): Promise<RunningPorta> {
+  const platform = await assemblePlatform(config, logger, options.clock);
+  const { stores, directory } = platform;
+  const checks: ReadinessCheck[] = [
+    { name: 'store', check: () => stores.ping() },
+    { name: 'directory', check: () => directory.ping() },
+  ];
   const listeners: Listener[] = [];
   const closers: Array<() => Promise<void>> = [];
+  let idp: Idp | undefined;
+  let gateway: Gateway | undefined;
 
   try {
     if (role === 'all' || role === 'idp') {
+      idp = await createIdp({ config, stores, directory, entitlements: (id) => platform.entitlements(id), logger, clock: platform.clock });
+      const running = idp;
+      closers.push(() => running.close());
       listeners.push(
         await startListener({
           name: 'idp',
           host: config.server.host,
           port: config.server.idpPort,
           logger,
-          handler: withOperations('idp', checks, logger, (_req, res) => {
-            res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-            res.end('Not found.\n');
-          }),
+          handler: withOperations('idp', checks, logger, idpApp(platform, running)),
         }),
       );
     }
     if (role === 'all' || role === 'gateway') {
+      gateway = await createGateway<Identity>({
+        config,
+        stores,
+        logger,
+        clock: platform.clock,
+        decide: (identity, service, request) => decide(platform.policies.current().compiled, identity, service, request),
+        identityOf: (claims) => platform.identityOf(claims?.sub, Array.isArray(claims?.amr) ? (claims.amr as string[]) : []),
+        collectiveOf: (identity, service) => Object.entries(identity.grants).find(([, services]) => services.includes(service.id))?.[0],
+        recordUsage: (record) => platform.metering.recorder.record(record),
+        clientSecret: () => gatewayClientSecret(config, stores.documents),
+      });
+      const running = gateway;
+      closers.push(() => running.close());
       listeners.push(
         await startListener({
           name: 'gateway',
@@ -44,27 +75,62 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
           logger,
           maxHeaderSize: config.gateway.maxHeaderBytes,
           headersTimeoutMs: config.gateway.headersTimeoutMs,
-          handler: withOperations('gateway', checks, logger, (_req, res) => {
-            res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-            res.end('No service is configured for this address.\n');
-          }),
+          handler: withOperations('gateway', checks, logger, running.handle),
+          // An http server's upgrade socket is always a net.Socket.
+          upgrade: (req, socket, head) => running.upgrade(req, socket as Socket, head),
         }),
       );
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close(0)));
-    await stores.close();
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await platform.close();
     throw error;
   }
 
   let stopping: Promise<void> | undefined;
   return {
+    platform,
     listeners,
+    idp,
+    gateway,
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all(listeners.map((l) => l.close(config.server.shutdownTimeoutMs)));
-        for (const close of closers.reverse()) await close();
-        await stores.close();
+        for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error({ err: error }, 'error while closing'));
+        await platform.close();
       })()),
   };
+}
+
+/** The IdP listener: login pages and OIDC endpoints, the admin API at /api/v1 and the admin UI at /admin. */
+function idpApp(platform: Platform, idp: Idp): express.Express {
+  const { config, directory, accounts, stores, logger } = platform;
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.server.trustedProxies.length > 0) app.set('trust proxy', config.server.trustedProxies);
+  const policy = policyRoutes({ policies: platform.policies, subscriptions: platform.subscriptions, directory, services: config.services, clock: platform.clock, logger });
+  const usage = usageRoutes({ reporting: platform.metering.reporting, clock: platform.clock, logger });
+  app.use(
+    '/api/v1',
+    createAdminApi({
+      directory,
+      flows: accounts.flows,
+      audit: accounts.audit,
+      outbox: accounts.outbox,
+      broadcast: stores.broadcast,
+      verifyAccessToken: (token) => idp.verifyAccessToken(token, config.idp.adminAudience),
+      extraRouters: [
+        { path: '/', router: policy.router, openapi: policy.openapi },
+        { path: '/', router: usage.router, openapi: usage.openapi },
+      ],
+      logger,
+    }),
+  );
+  app.use(adminUiRouter());
+  app.use(idp.handler);
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found.\n');
+  });
+  return app;
 }

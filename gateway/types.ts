@@ -39,7 +39,7 @@ export interface GatewayDecision {
   reason: string;
   /** What would give access (shown on the 403 page). */
   wouldAllow?: string;
-  limits?: { rateLimit?: RateLimit | null; [limit: string]: unknown };
+  limits?: { rateLimit?: RateLimit | null };
 }
 
 /** One proxied request, as metering wants it (no IP, no content). */

@@ -32,16 +32,15 @@ export function withOperations(
     const id = requestIdOf(req);
     (req as IncomingMessage & { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
+    // Only the path, read before routers rewrite req.url: query strings may carry codes and tokens.
+    const path = (req.url ?? '/').split('?')[0];
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = `${Math.floor(res.statusCode / 100)}xx`;
       httpRequestDuration.observe({ listener, status }, seconds);
       httpRequests.inc({ listener, status });
-      // Only the path: query strings may carry codes and tokens.
-      const path = (req.url ?? '/').split('?')[0];
       logger.info({ reqId: id, listener, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
-    const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
