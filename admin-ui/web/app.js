@@ -64,7 +64,16 @@ function renderHeader(who) {
   if (nav) nav.setAttribute('aria-label', t('nav.sections'));
   const select = h(
     'select',
-    { id: 'language', onchange: (/** @type {Event} */ e) => { setLanguage(/** @type {HTMLSelectElement} */ (e.target).value); render(); } },
+    {
+      id: 'language',
+      onchange: (/** @type {Event} */ e) => {
+        setLanguage(/** @type {HTMLSelectElement} */ (e.target).value);
+        focusHeading = false;
+        if (me) render();
+        else signInPage();
+        /** @type {HTMLElement | null} */ (document.getElementById('language'))?.focus();
+      },
+    },
     Object.entries(LANGUAGES).map(([code, name]) => h('option', { value: code, lang: code, selected: code === currentLanguage() }, name)),
   );
   replace(
@@ -120,10 +129,14 @@ function navigate(path) {
 }
 
 let renderCount = 0;
+let focusHeading = true;
+/** Whether a page was shown already (the first one keeps the focus at the top). */
+let shown = false;
 
 async function render() {
   const mine = ++renderCount;
   const path = location.pathname;
+  rendered = path + location.search;
   renderHeader(me);
   if (!me) return;
   if (path === '/admin' || path === '/admin/' || path === '/admin/callback') {
@@ -147,7 +160,11 @@ async function render() {
   if (mine !== renderCount) return; // a later navigation won
   replace(main, content);
   main.removeAttribute('aria-busy');
-  /** @type {HTMLElement | null} */ (main.querySelector('h1'))?.focus();
+  // After a navigation inside the app, the new page's heading takes the focus (a screen reader
+  // announces it); on the first load the focus stays at the top, where the skip link is.
+  if (shown && focusHeading) /** @type {HTMLElement | null} */ (main.querySelector('h1'))?.focus();
+  focusHeading = true;
+  shown = true;
 }
 
 document.addEventListener('click', (event) => {
@@ -158,7 +175,11 @@ document.addEventListener('click', (event) => {
   event.preventDefault();
   navigate(target.pathname + target.search);
 });
-window.addEventListener('popstate', () => render());
+// Back and forward re-render; a change of the #fragment only (the skip link) does not.
+let rendered = '';
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== rendered) render();
+});
 
 function signInPage(message = '') {
   renderHeader(undefined);
@@ -171,7 +192,6 @@ function signInPage(message = '') {
       h('button', { type: 'button', class: 'primary', onclick: () => signIn(location.pathname.startsWith('/admin/callback') ? '/admin/' : location.pathname + location.search) }, t('signIn.button')),
     ),
   );
-  /** @type {HTMLElement | null} */ (main.querySelector('h1'))?.focus();
 }
 
 async function boot() {
