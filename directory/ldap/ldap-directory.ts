@@ -21,6 +21,7 @@
  */
 import { AndFilter, Attribute, BerWriter, Change, EqualityFilter, OrFilter, SubstringFilter, AlreadyExistsError, NoSuchAttributeError, NoSuchObjectError, TypeOrValueExistsError, type Client, type Entry, type Filter } from 'ldapts';
 import type { Logger } from '../../kernel/logger.ts';
+import { randomToken } from '../../kernel/ids.ts';
 import type { Account, Collective, Directory, Membership, NewAccount, Page } from '../types.ts';
 import { normaliseLogin, unmatchable, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
 import { byKey, clampLimit, decodeCursor, encodeCursor, pageOf } from '../paging.ts';
@@ -231,7 +232,11 @@ export class LdapDirectory implements Directory {
   async authenticate(login: string, password: string): Promise<Account | undefined> {
     if (typeof password !== 'string' || password.length === 0) return undefined;
     const entry = await this.entryByLogin(login);
-    if (!entry) return undefined;
+    if (!entry) {
+      // Bind anyway (to a DN that cannot exist), so unknown logins cost what known ones do.
+      await this.connection.verifyPassword(childDn(this.attr.username, `porta-no-such-user-${randomToken(8)}`, this.usersDn), password);
+      return undefined;
+    }
     if (!(await this.connection.verifyPassword(entry.dn, password))) return undefined;
     const account = await this.oneAccount(entry);
     return account?.status === 'active' ? account : undefined;
