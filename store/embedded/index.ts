@@ -11,6 +11,18 @@ import { openDatabase, purgeExpired, type SqliteDatabase } from './database.ts';
 import { SqliteDocumentStore } from './documents.ts';
 import { SqliteKeyValueStore } from './kv.ts';
 import { SqliteLedger } from './ledger.ts';
+import { failClosed } from '../fail-closed.ts';
+
+/** SQLite result codes that mean the file cannot be used right now (locked, full, I/O, read-only, closed). */
+const OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL|NOMEM)/;
+
+export function isSqliteOutage(err: unknown): boolean {
+  // Duck-typed: errors from the native addon may come from another realm (e.g. under jest's vm), where instanceof fails.
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return OUTAGE_CODES.test(code);
+  return message === 'The database connection is not open';
+}
 
 export interface EmbeddedStoreOptions {
   /** The SQLite file, or `:memory:`. */
@@ -37,10 +49,10 @@ export class EmbeddedStores implements Stores {
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? silentLogger;
     this.db = openDatabase(options.path);
-    this.kv = new SqliteKeyValueStore(this.db, clock);
-    this.counters = new SqliteCounterStore(this.db, clock);
-    this.ledger = new SqliteLedger(this.db);
-    this.documents = new SqliteDocumentStore(this.db);
+    this.kv = failClosed(new SqliteKeyValueStore(this.db, clock), 'embedded', isSqliteOutage);
+    this.counters = failClosed(new SqliteCounterStore(this.db, clock), 'embedded', isSqliteOutage);
+    this.ledger = failClosed(new SqliteLedger(this.db), 'embedded', isSqliteOutage);
+    this.documents = failClosed(new SqliteDocumentStore(this.db), 'embedded', isSqliteOutage);
     this.broadcast = new LocalBroadcast(logger);
     this.purgeTimer = setInterval(() => {
       try {

@@ -12,6 +12,7 @@ export class RedisBroadcast implements Broadcast {
   private readonly logger: Logger;
   private readonly openSubscriber: () => Promise<RedisClient>;
   private subscriber?: Promise<RedisClient>;
+  private closed = false;
   private readonly channels = new Map<string, { handlers: Set<Handler>; ready: Promise<unknown> }>();
 
   constructor(publisher: RedisClient, keys: RedisKeys, logger: Logger, openSubscriber: () => Promise<RedisClient>) {
@@ -26,6 +27,7 @@ export class RedisBroadcast implements Broadcast {
   }
 
   async subscribe(channel: string, onMessage: Handler): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('The Redis store is closed.');
     const name = this.keys.channel(channel);
     const client = await this.connection();
     let entry = this.channels.get(name);
@@ -50,6 +52,7 @@ export class RedisBroadcast implements Broadcast {
 
   /** Closes the subscriber connection, if one was opened. */
   async close(): Promise<void> {
+    this.closed = true;
     const pending = this.subscriber;
     this.subscriber = undefined;
     this.channels.clear();

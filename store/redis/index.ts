@@ -12,6 +12,7 @@ import { RedisKeys } from './keys.ts';
 import { RedisKeyValueStore } from './kv.ts';
 import { RedisLedger } from './ledger.ts';
 import { Scripts } from './scripts.ts';
+import { failClosed } from '../fail-closed.ts';
 
 export { parseRedisUrl, redactRedisUrl } from './connect.ts';
 
@@ -44,12 +45,12 @@ export class RedisStores implements Stores {
     this.client = client;
     this.keys = new RedisKeys(keyPrefix);
     const scripts = new Scripts(client);
-    this.kv = failClosed(new RedisKeyValueStore(client, this.keys, scripts));
-    this.counters = failClosed(new RedisCounterStore(client, this.keys, scripts));
-    this.ledger = failClosed(new RedisLedger(client, this.keys, scripts));
-    this.documents = failClosed(new RedisDocumentStore(client, this.keys, scripts));
+    this.kv = failClosed(new RedisKeyValueStore(client, this.keys, scripts), 'Redis', isRedisOutage);
+    this.counters = failClosed(new RedisCounterStore(client, this.keys, scripts), 'Redis', isRedisOutage);
+    this.ledger = failClosed(new RedisLedger(client, this.keys, scripts), 'Redis', isRedisOutage);
+    this.documents = failClosed(new RedisDocumentStore(client, this.keys, scripts), 'Redis', isRedisOutage);
     this.subscriber = new RedisBroadcast(client, this.keys, logger, openSubscriber);
-    this.broadcast = failClosed<Broadcast>(this.subscriber);
+    this.broadcast = failClosed<Broadcast>(this.subscriber, 'Redis', isRedisOutage);
   }
 
   /**
@@ -88,7 +89,16 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
   const target = parseRedisUrl(options.url);
   const where = redactRedisUrl(options.url);
   const open = async (role: string): Promise<RedisClient> => {
-    const client = createRedisClient(target, { connectionName: `porta-${role}`, onError: onError(logger, where, role) });
+    // The reason a connect fails (e.g. WRONGPASS) arrives as an 'error' event; connect() only says "closed".
+    let lastError: Error | undefined;
+    const log = onError(logger, where, role);
+    const client = createRedisClient(target, {
+      connectionName: `porta-${role}`,
+      onError: (err) => {
+        lastError = err;
+        log(err);
+      },
+    });
     try {
       await withTimeout(
         (async () => {
@@ -100,7 +110,8 @@ export async function createRedisStores(options: RedisStoreOptions): Promise<Red
       );
     } catch (err) {
       client.disconnect();
-      throw new StoreUnavailableError('Redis', new Error(`cannot connect to ${where}: ${(err as Error).message}`, { cause: err }));
+      const reason = lastError && lastError.message !== (err as Error).message ? `${(err as Error).message} (${lastError.message})` : (err as Error).message;
+      throw new StoreUnavailableError('Redis', new Error(`cannot connect to ${where}: ${reason}`, { cause: err }));
     }
     return client;
   };
@@ -140,39 +151,12 @@ function onError(logger: Logger, where: string, role: string): (err: Error) => v
   };
 }
 
-/**
- * Turns a failure to reach Redis into StoreUnavailableError (503), so callers fail closed with a
- * clear message. Argument errors (TypeError) and script/command errors (ReplyError) pass through:
- * those are bugs, not outages.
- */
-function failClosed<T extends object>(port: T): T {
-  return new Proxy(port, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) return result.catch(rethrowAsUnavailable);
-        if (isAsyncIterable(result)) return guardIterable(result);
-        return result;
-      };
-    },
-  });
-}
+/** Reply errors that mean "Redis cannot serve this right now" (failover, loading, memory), not a bug. */
+const OUTAGE_REPLIES = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|NOREPLICAS|MISCONF)\b/;
 
-function rethrowAsUnavailable(err: unknown): never {
-  if (err instanceof TypeError || (err instanceof Error && (err.name === 'ReplyError' || err instanceof StoreUnavailableError))) throw err;
-  throw new StoreUnavailableError('Redis', err);
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-}
-
-async function* guardIterable<T>(iterable: AsyncIterable<T>): AsyncIterable<T> {
-  try {
-    yield* iterable;
-  } catch (err) {
-    rethrowAsUnavailable(err);
-  }
+/** Connection failures and outage replies are outages; argument errors (TypeError) and other replies are bugs. */
+export function isRedisOutage(err: unknown): boolean {
+  if (err instanceof TypeError || !(err instanceof Error)) return false;
+  if (err.name === 'ReplyError') return OUTAGE_REPLIES.test(err.message);
+  return true;
 }

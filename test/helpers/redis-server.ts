@@ -1,6 +1,6 @@
 /** Starts a real redis-server on a free loopback port for a test suite. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,8 @@ const NOT_FOUND = 'redis-server not found on PATH; install it with: sudo bash sc
  * commands and scripts whose keys hash to different slots (CROSSSLOT), just like a real cluster.
  * Its URL is `redis+cluster://…`.
  */
-export async function startRedis(options: { cluster?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(options: { cluster?: boolean; password?: string } = {}): Promise<RedisServer> {
+  if (options.cluster && options.password) throw new Error('startRedis: cluster with a password is not supported by this helper');
   const redisEntry = REQUIRED_SERVERS.filter((r) => r.binary === 'redis-server');
   if (missingServers(process.env.PATH ?? '', redisEntry).length > 0) throw new Error(NOT_FOUND);
 
@@ -36,6 +37,7 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--loglevel', 'warning'];
     // A lone node never learns its own address from peers: announce it, or CLUSTER SLOTS reports an empty IP.
+    if (options.password) args.push('--requirepass', options.password);
     if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
     const proc = spawn('redis-server', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -60,7 +62,9 @@ export async function startRedis(options: { cluster?: boolean } = {}): Promise<R
 
   await launch();
   return {
-    url: options.cluster ? `redis+cluster://127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    url: options.cluster
+      ? `redis+cluster://127.0.0.1:${port}`
+      : `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
     port,
     async stop() {
       await killChild('SIGTERM');
@@ -99,7 +103,8 @@ function pingOnce(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (d) => {
       reply += d.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      // -NOAUTH: a server with requirepass is up, it just wants a password first.
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }
@@ -114,14 +119,27 @@ function command(port: number, line: string): Promise<string> {
     socket.once('connect', () => socket.write(`${line}\r\n`));
     socket.on('data', (d) => {
       reply += d.toString();
-      // A bulk reply ($n) is complete once its body arrived; a simple reply after the first line.
-      const bulk = /^\$(\d+)\r\n/.exec(reply);
-      if (bulk ? reply.length >= bulk[0].length + Number(bulk[1]) + 2 : reply.includes('\r\n')) {
+      if (respEnd(reply, 0) !== undefined) {
         socket.destroy();
         resolve(reply);
       }
     });
   });
+}
+
+/** Where the RESP2 value starting at `at` ends, or undefined while it is incomplete. */
+function respEnd(text: string, at: number): number | undefined {
+  const eol = text.indexOf('\r\n', at);
+  if (eol < 0) return undefined;
+  const head = text[at];
+  const n = Number(text.slice(at + 1, eol));
+  if (head === '$') return n < 0 ? eol + 2 : text.length >= eol + 2 + n + 2 ? eol + 2 + n + 2 : undefined;
+  if (head === '*') {
+    let next: number | undefined = eol + 2;
+    for (let i = 0; i < n && next !== undefined; i++) next = respEnd(text, next);
+    return next;
+  }
+  return eol + 2; // +simple, -error, :integer
 }
 
 /** Gives the single node every slot (kept in nodes.conf, so a restart keeps them) and waits for cluster_state:ok. */
@@ -136,4 +154,53 @@ async function claimAllSlots(port: number): Promise<void> {
     if (Date.now() > deadline) throw new Error('the one-node cluster did not reach cluster_state:ok');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface RedisSentinel {
+  /** `redis+sentinel://` URL for the monitored master (with its password when it has one). */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a real Sentinel (redis-server --sentinel) monitoring `master` as `masterName`. */
+export async function startRedisSentinel(master: RedisServer, options: { masterName?: string; password?: string } = {}): Promise<RedisSentinel> {
+  const masterName = options.masterName ?? 'portamaster';
+  const dir = mkdtempSync(join(tmpdir(), 'porta-sentinel-'));
+  const port = await freePort();
+  const conf = join(dir, 'sentinel.conf');
+  const lines = [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    `dir ${dir}`,
+    `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`,
+    `sentinel down-after-milliseconds ${masterName} 5000`,
+  ];
+  if (options.password) lines.push(`sentinel auth-pass ${masterName} ${options.password}`);
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`redis sentinel exited early (code ${code}): ${stderr.trim()}`))));
+  exited.catch(() => undefined);
+  await Promise.race([waitForPong(port, 10_000), exited]);
+  // Wait until the sentinel knows the master's address, or clients would be told "no master".
+  const deadline = Date.now() + 10_000;
+  while (!(await command(port, `SENTINEL GET-MASTER-ADDR-BY-NAME ${masterName}`)).includes(String(master.port))) {
+    if (Date.now() > deadline) throw new Error('the sentinel did not learn the master address');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+  return {
+    url: `redis+sentinel://${auth}127.0.0.1:${port}/${masterName}`,
+    port,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+        proc.kill('SIGTERM');
+        await gone;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../kernel/clock.ts';
-import { createEmbeddedStores } from '../../store/embedded/index.ts';
+import { createEmbeddedStores, isSqliteOutage } from '../../store/embedded/index.ts';
+import { StoreUnavailableError } from '../../kernel/errors.ts';
 import { runKeyValueContract, type MakeStores } from '../contracts/kv.contract.ts';
 import { runCountersContract } from '../contracts/counters.contract.ts';
 import { runLedgerContract } from '../contracts/ledger.contract.ts';
@@ -63,5 +64,20 @@ describe('embedded store specifics', () => {
     expect(rows('SELECT COUNT(*) AS n FROM counters')).toBe(0);
     await stores.close();
     await expect(stores.ping()).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
+    await expect(stores.kv.get('long')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(stores.counters.reserve('q', 1, 2)).rejects.toBeInstanceOf(StoreUnavailableError);
+    // Argument errors stay what they are: a bug in the caller, not an outage.
+    const open = await createEmbeddedStores({ path: ':memory:' });
+    await expect(open.kv.set('k', 'v', -1)).rejects.toBeInstanceOf(TypeError);
+    await open.close();
+  });
+
+  it('classifies SQLite failures that mean "cannot use the file now" as outages', () => {
+    const sqliteError = (code: string) => Object.assign(new Error(code), { code });
+    expect(isSqliteOutage(sqliteError('SQLITE_BUSY'))).toBe(true);
+    expect(isSqliteOutage(sqliteError('SQLITE_FULL'))).toBe(true);
+    expect(isSqliteOutage(sqliteError('SQLITE_IOERR_WRITE'))).toBe(true);
+    expect(isSqliteOutage(sqliteError('SQLITE_CONSTRAINT_PRIMARYKEY'))).toBe(false);
+    expect(isSqliteOutage(new TypeError('ttlSeconds must be a positive number'))).toBe(false);
   });
 });

@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { StoreUnavailableError } from '../../kernel/errors.ts';
 import { createStores, createRateLimiter } from '../../store/index.ts';
-import { createRedisStores, parseRedisUrl, redactRedisUrl, type RedisStores } from '../../store/redis/index.ts';
+import { createRedisStores, isRedisOutage, parseRedisUrl, redactRedisUrl, type RedisStores } from '../../store/redis/index.ts';
 import type { Stores } from '../../store/types.ts';
-import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startRedis, startRedisSentinel, type RedisSentinel, type RedisServer } from '../helpers/redis-server.ts';
 import { runKeyValueContract, type MakeStores } from '../contracts/kv.contract.ts';
 import { runCountersContract } from '../contracts/counters.contract.ts';
 import { runLedgerContract } from '../contracts/ledger.contract.ts';
@@ -27,8 +27,10 @@ afterAll(async () => {
   for (const s of servers.values()) await (await s).stop();
 });
 
-const harness = (mode: 'standalone' | 'cluster'): MakeStores => async () => {
-  const { url } = await server(mode);
+const harness = (mode: 'standalone' | 'cluster'): MakeStores => harnessAt(async () => (await server(mode)).url);
+
+const harnessAt = (urlOf: () => Promise<string>): MakeStores => async () => {
+  const url = await urlOf();
   const keyPrefix = `test:${randomUUID()}:`;
   const stores = await createRedisStores({ url, keyPrefix });
   const peers: Stores[] = [];
@@ -56,6 +58,70 @@ runBroadcastContract('redis', harness('standalone'));
 runLedgerContract('redis cluster', harness('cluster'));
 runDocumentsContract('redis cluster', harness('cluster'));
 runBroadcastContract('redis cluster', harness('cluster'));
+
+/** A password-protected master behind a real Sentinel, reached with a redis+sentinel:// URL. */
+const PASSWORD = 'pa:ss@word/1';
+let sentinelSetup: Promise<{ master: RedisServer; sentinel: RedisSentinel }> | undefined;
+const sentinel = () =>
+  (sentinelSetup ??= (async () => {
+    const master = await startRedis({ password: PASSWORD });
+    return { master, sentinel: await startRedisSentinel(master, { password: PASSWORD }) };
+  })());
+afterAll(async () => {
+  if (!sentinelSetup) return;
+  const { master, sentinel: s } = await sentinelSetup;
+  await s.stop();
+  await master.stop();
+});
+
+runDocumentsContract('redis sentinel with password', harnessAt(async () => (await sentinel()).sentinel.url));
+runCountersContract('redis sentinel with password', harnessAt(async () => (await sentinel()).sentinel.url));
+
+describe('redis store: authentication', () => {
+  it('refuses a wrong or missing password with a 503 that does not repeat it', async () => {
+    const { master } = await sentinel();
+    for (const url of [`redis://:wrong-topsecret@127.0.0.1:${master.port}`, `redis://127.0.0.1:${master.port}`]) {
+      const err = await createRedisStores({ url, keyPrefix: 'x:' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      const text = `${(err as Error).message} ${((err as Error).cause as Error).message}`;
+      expect(text).not.toContain('topsecret');
+      expect(text).toMatch(/WRONGPASS|NOAUTH|auth/i);
+    }
+  });
+
+  it('connects directly to the master with the password from the URL', async () => {
+    const { master } = await sentinel();
+    const stores = await createRedisStores({ url: master.url, keyPrefix: `test:${randomUUID()}:` });
+    await stores.kv.set('k', 'v');
+    expect(await stores.kv.get('k')).toBe('v');
+    await stores.close();
+  });
+});
+
+describe('redis outage classification', () => {
+  it('treats connection errors and failover replies as outages, bugs as bugs', () => {
+    const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+    expect(isRedisOutage(new Error('Connection is closed.'))).toBe(true);
+    expect(isRedisOutage(reply('READONLY You can\'t write against a read only replica.'))).toBe(true);
+    expect(isRedisOutage(reply('LOADING Redis is loading the dataset in memory'))).toBe(true);
+    expect(isRedisOutage(reply('CLUSTERDOWN The cluster is down'))).toBe(true);
+    expect(isRedisOutage(reply('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
+    expect(isRedisOutage(new TypeError('ttlSeconds must be a positive number'))).toBe(false);
+  });
+
+  it('lets a command error through unchanged (a bug, not an outage)', async () => {
+    const { url } = await server('standalone');
+    const stores = await createRedisStores({ url, keyPrefix: `test:${randomUUID()}:` });
+    await stores.kv.addToSet('a-set', 'm');
+    const err = await stores.kv.get('a-set').catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/WRONGTYPE/);
+    await stores.close();
+    const closed = await stores.broadcast.subscribe('c', () => undefined).catch((e: unknown) => e);
+    expect(closed).toBeInstanceOf(StoreUnavailableError);
+    expect(((closed as Error).cause as Error).message).toMatch(/closed/);
+  });
+});
 
 describe('redis store URLs', () => {
   it('parses standalone, TLS, Sentinel and Cluster forms', () => {
