@@ -41,6 +41,8 @@ describe('admin UI: the acceptance scenario in a real browser', () => {
     const secret = await stack.directory.createAccount({ username: 'nuria', email: 'nuria@example.org', name: 'Núria Secreta', password: PASSWORD, emailVerified: true });
     await stack.directory.createCollective({ id: 'cooperativa-secreta', name: 'Cooperativa Secreta', services: ['agora'] });
     await stack.directory.addMember('cooperativa-secreta', secret.id);
+    // Joan holds Oficina medium (5 GB), so his ID token's quota claim says so.
+    await stack.subscriptions.create({ holder: { account: joan.id }, plan: 'oficina-medium', from: Date.now() - 86_400_000 }, 'system');
     // Usage of the member this month: Oficina storage (a daily snapshot) and hosted meetings.
     const now = Date.now();
     const records: UsageRecord[] = [
@@ -162,7 +164,8 @@ describe('admin UI: the acceptance scenario in a real browser', () => {
     const j = member.page;
     const storage = j.getByRole('meter', { name: 'Oficina storage' });
     await storage.waitFor();
-    expect(await j.locator('.quota').filter({ hasText: 'Oficina storage' }).locator('.quota-text').textContent()).toMatch(/^300 MB \/ /);
+    expect(await j.locator('.quota').filter({ hasText: 'Oficina storage' }).locator('.quota-text').textContent()).toBe('300 MB / 5 GB');
+    expect(Number(await storage.getAttribute('value'))).toBeCloseTo(300 / 5120, 3);
     expect(await j.locator('.quota').filter({ hasText: 'Meeting minutes' }).locator('.quota-text').textContent()).toMatch(/^45 min \/ /);
     await shot(j, 'account');
   }, 60_000);
