@@ -15,6 +15,7 @@ export const DAILY = 'usage-daily';
 export const MONTHLY = 'usage-monthly';
 export const META = 'usage-meta';
 const RETENTION_META = 'retention';
+const DAYS_AT_ONCE = 4;
 
 export interface AggregateRow {
   subject: string;
@@ -108,11 +109,19 @@ export async function aggregateDay(deps: AggregateDeps, day: string): Promise<Da
 /** Aggregates a month `YYYY-MM`: each of its days (recomputed where raw records remain), summed and stored. */
 export async function aggregateMonth(deps: AggregateDeps, period: string): Promise<MonthlyAggregate> {
   const { from, to } = parsePeriod(period);
+  const days = daysBetween(from, to);
+  // A few days at once so store round trips overlap; merged in day order, so sums are always the same.
+  const dailies: DailyAggregate[] = new Array(days.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < days.length) {
+      const i = next++;
+      dailies[i] = await aggregateDay(deps, days[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DAYS_AT_ONCE, days.length) }, worker));
   const acc = new RowAccumulator();
-  for (const day of daysBetween(from, to)) {
-    const daily = await aggregateDay(deps, day);
-    for (const row of daily.rows) acc.add(row.subject, row.collective, row.service, row.records, row.units);
-  }
+  for (const daily of dailies) for (const row of daily.rows) acc.add(row.subject, row.collective, row.service, row.records, row.units);
   const aggregate: MonthlyAggregate = { period, rows: acc.sorted(), records: acc.records };
   await deps.documents.write([{ collection: MONTHLY, id: period, doc: aggregate }]);
   return aggregate;

@@ -1,6 +1,7 @@
-import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from '@jest/globals';
 import { ManualClock } from '../../kernel/clock.ts';
-import { createEmbeddedStores, type EmbeddedStores } from '../../store/index.ts';
+import { createEmbeddedStores, createStores, type Stores } from '../../store/index.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { aggregateDay, aggregateMonth, DAILY, MONTHLY, type AggregateDeps, type DailyAggregate, type MonthlyAggregate } from '../../metering/aggregate.ts';
 import { anonymiseSubject, createSubjectMap } from '../../metering/anonymise.ts';
 import { applyRetention } from '../../metering/retention.ts';
@@ -12,12 +13,22 @@ import { expectedReport, loadFixture, loadLedger } from './fixture.ts';
 const at = (iso: string) => Date.parse(iso);
 const rec = (id: string, iso: string, subject: string, service: string, requests: number): UsageRecord => ({ id, time: at(iso), subject, service, kind: 'request', units: { requests } });
 
-describe('aggregation and retention', () => {
-  let stores: EmbeddedStores;
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe.each(['embedded', 'redis'] as const)('aggregation and retention on the %s store', (kind) => {
+  let stores: Stores;
   let deps: AggregateDeps;
+  let run = 0;
 
   beforeEach(async () => {
-    stores = await createEmbeddedStores({ path: ':memory:' });
+    run += 1;
+    stores = kind === 'embedded' ? await createEmbeddedStores({ path: ':memory:' }) : await createStores({ kind: 'redis', url: redis.url, keyPrefix: `retention-${run}:`, path: 'unused' });
     deps = { ledger: stores.ledger, documents: stores.documents, subjects: createSubjectMap(stores.documents) };
   });
   afterEach(async () => {

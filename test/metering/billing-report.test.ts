@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { createEmbeddedStores, type EmbeddedStores } from '../../store/index.ts';
+import { createEmbeddedStores, createStores, type Stores } from '../../store/index.ts';
+import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { createReporting, type Reporting } from '../../metering/reports.ts';
 import { reportToCsv, formatReport } from '../../metering/report-format.ts';
 import { splitByLargestRemainder } from '../../metering/split.ts';
@@ -7,13 +8,21 @@ import { prorate, subscriptionFee } from '../../metering/fees.ts';
 import { parsePeriod } from '../../metering/period.ts';
 import { expectedReport, loadFixture, loadLedger } from './fixture.ts';
 
-describe('billing report of the hand-computed March 2026 fixture', () => {
-  let stores: EmbeddedStores;
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe.each(['embedded', 'redis'] as const)('billing report of the hand-computed March 2026 fixture (%s store)', (kind) => {
+  let stores: Stores;
   let reporting: Reporting;
   const fixture = loadFixture();
 
   beforeAll(async () => {
-    stores = await createEmbeddedStores({ path: ':memory:' });
+    stores = kind === 'embedded' ? await createEmbeddedStores({ path: ':memory:' }) : await createStores({ kind: 'redis', url: redis.url, keyPrefix: 'report:', path: 'unused' });
     // 18 lines, one a repeated id: the ledger keeps 17.
     expect(await loadLedger(stores.ledger, fixture.records)).toBe(17);
     reporting = createReporting({ ledger: stores.ledger, documents: stores.documents, schedule: async () => fixture.schedule, weights: fixture.weights });
