@@ -150,6 +150,25 @@ describe('policy over a shared real Redis, two processes', () => {
     expect(watcher.seen().filter((e) => e.event === 'change').map((e) => e.version)).toEqual([2]);
   });
 
+  it('a subscription created in one process drops the other\'s entitlement cache at once', async () => {
+    const here = new SubscriptionStore({ stores: one, policy: () => a.current().document });
+    const there = new SubscriptionStore({ stores: two, policy: () => b.current().document, cacheMs: 60_000 });
+    await there.watch();
+    try {
+      expect((await there.entitlementsOf('acc-7', [])).plans).toEqual([]);
+      await here.create({ holder: { account: 'acc-7' }, plan: 'oficina-medium', extraBlocks: 1, from: 0 }, 'admin-1');
+      const deadline = Date.now() + 1000;
+      let plans: string[] = [];
+      while (Date.now() < deadline && plans.length === 0) {
+        plans = (await there.entitlementsOf('acc-7', [])).plans;
+        if (plans.length === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(plans).toEqual(['oficina-medium']);
+    } finally {
+      await there.close();
+    }
+  });
+
   it('a revert restores version 1 exactly, everywhere', async () => {
     const v1 = (await request(app).get('/api/v1/policy/history/1')).body.document;
     const inB = nextChange(b, 1000);
