@@ -275,8 +275,6 @@ export class LdapDirectory implements Directory {
     if (clash.some((e) => normaliseLogin(value(e, this.attr.username) ?? '') === username)) throw usernameTaken();
     if (clash.length) throw emailTaken();
     const dn = childDn(this.attr.username, username, this.usersDn);
-    // Unverified first, then the entry: a failure later never leaves an entry that looks verified.
-    if (!input.emailVerified) await this.addToGroup(this.groups.unverified, dn);
     await this.connection.run(async (client) => {
       try {
         await client.add(dn, {
@@ -291,8 +289,16 @@ export class LdapDirectory implements Directory {
         throw error;
       }
     });
-    if (input.password !== undefined) await this.modifyPassword(dn, input.password);
-    if (input.platformAdmin) await this.addToGroup(this.groups.admins, dn);
+    try {
+      if (!input.emailVerified) await this.addToGroup(this.groups.unverified, dn);
+      if (input.password !== undefined) await this.modifyPassword(dn, input.password);
+      if (input.platformAdmin) await this.addToGroup(this.groups.admins, dn);
+    } catch (error) {
+      // No half-made accounts: an entry that would look verified, or lack its password, goes again.
+      await this.modifyGroup(this.groups.unverified, 'delete', 'member', dn).catch(() => undefined);
+      await this.deleteEntry(dn).catch(() => undefined);
+      throw error;
+    }
     const entry = await this.search(dn, '(objectClass=*)', this.accountAttributes, 'base');
     const account = await this.oneAccount(entry[0]);
     if (!account) throw new Error(`created ${dn} but cannot read its ${this.attr.id}`);
