@@ -70,13 +70,15 @@ export interface RateLimiterOptions {
  * A rate-limiter-flexible limiter whose counters live in the same store as everything else, so all
  * processes share them. On Redis it fails fast when Redis is down (the client has no offline queue):
  * `consume` rejects with an Error (not a RateLimiterRes), and callers must treat that as "deny"
- * (fail closed). Embedded: RateLimiterSQLite over the same better-sqlite3 file.
+ * (fail closed). Embedded: RateLimiterSQLite over the same better-sqlite3 file (the table is created
+ * with the store, and the store's purge timer deletes expired rows: the library's own timer would
+ * outlive a closed store and fail on it).
  */
 export async function createRateLimiter(stores: Stores, opts: RateLimiterOptions): Promise<RateLimiterAbstract> {
   if (!/^[\w:.-]+$/.test(opts.keyPrefix)) throw new TypeError(`keyPrefix may only hold letters, digits, '-', '_', ':' and '.', got ${JSON.stringify(opts.keyPrefix)}.`);
   const common = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.duration, blockDuration: opts.blockDuration };
   if (stores instanceof EmbeddedStores) {
-    return new RateLimiterSQLite({ ...common, storeClient: stores.db, storeType: 'better-sqlite3', tableName: RATE_LIMIT_TABLE, tableCreated: true, clearExpiredByTimeout: true });
+    return new RateLimiterSQLite({ ...common, storeClient: stores.db, storeType: 'better-sqlite3', tableName: RATE_LIMIT_TABLE, tableCreated: true, clearExpiredByTimeout: false });
   }
   const { RedisStores } = await import('./redis/index.ts');
   if (stores instanceof RedisStores) return stores.createRateLimiter(common);

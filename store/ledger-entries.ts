@@ -21,12 +21,18 @@ export function encodeEntries(entries: LedgerEntry[]): EncodedEntry[] {
   });
 }
 
+/** A stream name is required (on Redis it is the hash tag that keeps a stream's keys in one slot). */
+export function assertStream(stream: string): void {
+  if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('stream must be a non-empty string.');
+}
+
 /** Cursors are opaque to callers; inside they are the append sequence number. */
 export function parseCursor(after: string): number {
   if (!/^\d{1,15}$/.test(after)) throw new TypeError(`after is not a cursor returned by read(): ${JSON.stringify(after.slice(0, 40))}.`);
   return Number(after);
 }
 
+/** Page size of `read`: 100 by default, at most 1000 (larger asks are capped). */
 export function readLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_READ_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError(`limit must be a positive integer, got ${String(limit)}.`);

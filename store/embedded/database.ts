@@ -67,11 +67,16 @@ export function openDatabase(path: string): SqliteDatabase {
   return db;
 }
 
-/** Deletes expired rows; reads already treat them as absent, this only reclaims space. */
-export function purgeExpired(db: SqliteDatabase, now: number): void {
+/**
+ * Deletes expired rows; reads already treat them as absent, this only reclaims space. `now` is the
+ * store's clock. Rate-limit rows are judged by the system time, because rate-limiter-flexible
+ * stamps them with Date.now(); they are kept an hour past expiry, as the library itself does.
+ */
+export function purgeExpired(db: SqliteDatabase, now: number, systemNow = Date.now()): void {
   db.transaction(() => {
     db.prepare(`DELETE FROM kv_set_members WHERE key IN (SELECT key FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?)`).run(now);
     db.prepare(`DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?`).run(now);
     db.prepare(`DELETE FROM counters WHERE expires_at IS NOT NULL AND expires_at <= ?`).run(now);
-  })();
+    db.prepare(`DELETE FROM ${RATE_LIMIT_TABLE} WHERE expire IS NOT NULL AND expire < ?`).run(systemNow - 3_600_000);
+  }).immediate();
 }

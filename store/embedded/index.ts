@@ -65,8 +65,8 @@ export class EmbeddedStores implements Stores {
   }
 
   /** Deletes expired rows now (also runs on a timer). */
-  purgeExpired(now: number): void {
-    purgeExpired(this.db, now);
+  purgeExpired(now: number, systemNow?: number): void {
+    purgeExpired(this.db, now, systemNow);
   }
 
   async ping(): Promise<void> {

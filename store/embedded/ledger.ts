@@ -1,6 +1,6 @@
 /** Ledger on SQLite: one table, `seq` gives append order, UNIQUE (stream, id) makes appends idempotent. */
 import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
-import { encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
+import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { SqliteDatabase } from './database.ts';
 
 interface LedgerRow {
@@ -33,6 +33,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+    assertStream(stream);
     const encoded = encodeEntries(entries);
     if (encoded.length === 0) return 0;
     return this.db.transaction(() => {
@@ -43,6 +44,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async read(stream: string, options: { after?: string; limit?: number } = {}): Promise<LedgerPage> {
+    assertStream(stream);
     const after = options.after === undefined ? 0 : parseCursor(options.after);
     const limit = readLimit(options.limit);
     // One extra row tells whether there is a next page, so `next` is undefined exactly at the end.
@@ -55,6 +57,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async *range(stream: string, from: number, to: number): AsyncIterable<LedgerEntry> {
+    assertStream(stream);
     let rows = this.q.rangeFirst.all(stream, from, to, RANGE_PAGE);
     while (rows.length > 0) {
       for (const row of rows) yield toEntry(row);
@@ -65,10 +68,12 @@ export class SqliteLedger implements Ledger {
   }
 
   async deleteBefore(stream: string, before: number): Promise<number> {
+    assertStream(stream);
     return this.q.deleteBefore.run(stream, before).changes;
   }
 
   async count(stream: string): Promise<number> {
+    assertStream(stream);
     return this.q.count.get(stream)?.n ?? 0;
   }
 }

@@ -10,7 +10,7 @@
  * three directly, each append is one Lua script.
  */
 import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
-import { encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
+import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { RedisClient } from './connect.ts';
 import type { RedisKeys } from './keys.ts';
 import type { Scripts } from './scripts.ts';
@@ -32,6 +32,7 @@ export class RedisLedger implements Ledger {
   }
 
   async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+    assertStream(stream);
     const encoded = encodeEntries(entries);
     const k = this.keys.ledger(stream);
     let added = 0;
@@ -43,6 +44,7 @@ export class RedisLedger implements Ledger {
   }
 
   async read(stream: string, options: { after?: string; limit?: number } = {}): Promise<LedgerPage> {
+    assertStream(stream);
     const after = options.after === undefined ? 0 : parseCursor(options.after);
     const limit = readLimit(options.limit);
     const k = this.keys.ledger(stream);
@@ -56,6 +58,7 @@ export class RedisLedger implements Ledger {
    * read may shift the offsets; ranges are for reports over closed periods, where that does not occur.
    */
   async *range(stream: string, from: number, to: number): AsyncIterable<LedgerEntry> {
+    assertStream(stream);
     const k = this.keys.ledger(stream);
     for (let offset = 0; ; offset += RANGE_PAGE) {
       const rows = await this.page(k.time, k.data, String(from), `(${to}`, offset, RANGE_PAGE);
@@ -65,6 +68,7 @@ export class RedisLedger implements Ledger {
   }
 
   async deleteBefore(stream: string, before: number): Promise<number> {
+    assertStream(stream);
     const k = this.keys.ledger(stream);
     let deleted = 0;
     for (;;) {
@@ -75,6 +79,7 @@ export class RedisLedger implements Ledger {
   }
 
   async count(stream: string): Promise<number> {
+    assertStream(stream);
     return this.client.hlen(this.keys.ledger(stream).data);
   }
 

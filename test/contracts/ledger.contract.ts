@@ -87,6 +87,11 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       expect((await h.stores.ledger.read(unique('empty'))).entries).toEqual([]);
     });
 
+    it('refuses an empty stream name', async () => {
+      await expect(h.stores.ledger.append('', [entry('a', T0)])).rejects.toThrow(/stream/);
+      await expect(h.stores.ledger.count('')).rejects.toThrow(/stream/);
+    });
+
     it('refuses a cursor it did not issue and a bad limit', async () => {
       await expect(h.stores.ledger.read(unique('usage'), { after: 'not-a-cursor' })).rejects.toThrow(/cursor/);
       await expect(h.stores.ledger.read(unique('usage'), { limit: 0 })).rejects.toThrow(/limit/);

@@ -56,8 +56,12 @@ describe('embedded store specifics', () => {
     await stores.kv.addToSet('set', 'm', 1);
     await stores.counters.increment('ctr', 1, 1);
     await stores.kv.set('long', 'v', 100);
+    const insertLimit = stores.db.prepare('INSERT INTO rate_limits (key, points, expire) VALUES (?, 1, ?)');
+    insertLimit.run('rl:stale', Date.now() - 2 * 3_600_000);
+    insertLimit.run('rl:live', Date.now() + 60_000);
     clock.advance(2000);
-    stores.purgeExpired(clock.now());
+    stores.purgeExpired(clock.now(), Date.now());
+    expect(stores.db.prepare('SELECT key FROM rate_limits').all()).toEqual([{ key: 'rl:live' }]);
     const rows = (sql: string) => (stores.db.prepare(sql).get() as { n: number }).n;
     expect(rows('SELECT COUNT(*) AS n FROM kv')).toBe(1);
     expect(rows('SELECT COUNT(*) AS n FROM kv_set_members')).toBe(0);
