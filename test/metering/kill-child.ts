@@ -4,6 +4,8 @@
  * batch, prints `mid-flush`, and never answers, like a process whose store call was in flight.
  * It prints `acked <n>` as records are acknowledged. The parent SIGKILLs it.
  *   node test/metering/kill-child.ts <db file> <journal dir> <hangOnAppend>
+ * With `term` instead of a number it records 1234 records, prints `acked 1234` and waits for SIGTERM,
+ * on which it closes the recorder (flushing) and exits, as `porta start` does.
  */
 import { systemClock } from '../../kernel/clock.ts';
 import { silentLogger } from '../../kernel/logger.ts';
@@ -35,13 +37,27 @@ const recorder = createUsageRecorder({
   journal: openJournal(journalDir, silentLogger),
   clock: systemClock,
   logger: silentLogger,
-  flushIntervalMs: 5,
+  flushIntervalMs: hangOn === 'term' ? 600_000 : 5,
   flushBatchSize: 100,
   bufferLimit: 10_000,
   appendTimeoutMs: 60_000,
 });
 
 let acked = 0;
+if (hangOn === 'term') {
+  process.on('SIGTERM', () => {
+    void recorder.close().then(async (flushed) => {
+      await stores.close();
+      process.exit(flushed ? 0 : 1);
+    });
+  });
+  for (let i = 0; i < 1234; i++) recorder.record({ id: `term-${i}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } });
+  process.stdout.write('acked 1234\n');
+  setInterval(() => {}, 1000); // stay alive until the signal
+} else {
+  burst();
+}
+
 function burst(): void {
   for (let i = 0; i < 50; i++) {
     if (!recorder.record({ id: `kill-${String(acked).padStart(8, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } })) {
@@ -53,4 +69,3 @@ function burst(): void {
   process.stdout.write(`acked ${acked}\n`);
   setImmediate(burst);
 }
-burst();

@@ -73,3 +73,22 @@ describe('killing the process during a flush', () => {
     await stores.close();
   });
 });
+
+describe('SIGTERM', () => {
+  it('flushes everything recorded before the process exits', async () => {
+    const db = join(dir, 'term.db');
+    const journal = join(dir, 'term-journal');
+    const code = await new Promise<number | null>((resolve) => {
+      const proc = spawn(process.execPath, [child, db, journal, 'term'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      proc.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('acked 1234')) proc.kill('SIGTERM');
+      });
+      proc.on('exit', (exitCode) => resolve(exitCode));
+    });
+    expect(code).toBe(0);
+    const stores = await createEmbeddedStores({ path: db });
+    expect(await stores.ledger.count(USAGE_STREAM)).toBe(1234);
+    expect(readdirSync(journal)).toEqual([]); // no segment left, and the lock released
+    await stores.close();
+  });
+});
