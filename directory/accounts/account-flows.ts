@@ -47,6 +47,9 @@ export interface DeletedAccount {
   anonymousId: string;
 }
 
+/** At most one verification or reset mail per account per this many seconds (no mail-bombing). */
+export const MAIL_COOLDOWN_SECONDS = 60;
+
 const invalidLink = () => new AppError(410, 'link_invalid', 'This link does not work any more: it was used already or has expired. Ask for a new one.');
 
 export class AccountFlows {
@@ -93,10 +96,15 @@ export class AccountFlows {
     return account;
   }
 
+  /** True the first time in MAIL_COOLDOWN_SECONDS for this account and kind of mail. */
+  private async mayMail(kind: string, accountId: string): Promise<boolean> {
+    return this.o.kv.setIfAbsent(`account-mail-cooldown:${kind}:${accountId}`, '1', MAIL_COOLDOWN_SECONDS);
+  }
+
   async sendVerification(accountId: string): Promise<void> {
     const account = await this.o.directory.getAccount(accountId);
     if (!account) throw accountNotFound();
-    if (account.emailVerified) return;
+    if (account.emailVerified || !(await this.mayMail('verify-email', accountId))) return;
     const { token } = await this.tokens.issue('verify-email', { accountId, email: account.email }, this.o.ttl.verificationTtlSeconds);
     await this.o.mailer.send(verificationMail(account.email, account.name, this.o.links.verifyEmail(token)));
   }
@@ -119,6 +127,7 @@ export class AccountFlows {
   async requestPasswordReset(login: string): Promise<void> {
     const account = typeof login === 'string' && login.trim() ? await this.o.directory.findAccount(login) : undefined;
     if (!account || account.status !== 'active' || this.o.directory.readOnly) return;
+    if (!(await this.mayMail('reset-password', account.id))) return;
     const { token } = await this.tokens.issue('reset-password', { accountId: account.id }, this.o.ttl.resetTtlSeconds);
     await this.o.mailer.send(passwordResetMail(account.email, account.name, this.o.links.resetPassword(token)));
   }

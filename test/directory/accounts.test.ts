@@ -151,11 +151,26 @@ describe('account flows (embedded store, outbox mail)', () => {
     expect((await directory.authenticate('forgetful', 'a new long password'))?.id).toBe(a.id);
     expect((await failure(f.resetPassword(token, 'yet another password'))).status).toBe(410);
 
+    clock.advance(61_000);
     await f.requestPasswordReset('forgetful@example.org');
     const late = tokenIn((await lastMailTo('forgetful@example.org')).text);
     clock.advance(TTL.resetTtlSeconds * 1000 + 1);
     expect((await failure(f.resetPassword(late, 'yet another password'))).status).toBe(410);
     expect((await failure(f.resetPassword('not-a-token', 'yet another password'))).status).toBe(410);
+  });
+
+  it('sends at most one reset or verification mail per account per minute', async () => {
+    const f = flows('open');
+    await f.register({ username: 'bombed', email: 'bombed@example.org', name: 'B', password: PASSWORD });
+    for (let i = 0; i < 5; i++) {
+      await f.requestPasswordReset('bombed');
+      await f.sendVerification((await directory.findAccount('bombed'))!.id);
+    }
+    const subjects = (await outbox.list({ to: 'bombed@example.org' })).items.map((m) => m.subject).sort();
+    expect(subjects).toEqual(['Confirm your email address', 'Reset your password']);
+    clock.advance(61_000);
+    await f.requestPasswordReset('bombed');
+    expect((await outbox.list({ to: 'bombed@example.org' })).total).toBe(3);
   });
 
   it('password change needs the current password', async () => {
