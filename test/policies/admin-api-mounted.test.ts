@@ -19,6 +19,7 @@ import { createAdminApi } from '../../admin-ui/api/index.ts';
 import { policyRoutes } from '../../policies/admin-routes.ts';
 import { PolicyStore } from '../../policies/policy-store.ts';
 import { SubscriptionStore } from '../../policies/subscription-store.ts';
+import { edit, type Draft } from './draft.ts';
 
 describe('policy routes inside createAdminApi', () => {
   let stores: Stores;
@@ -101,12 +102,12 @@ describe('policy routes inside createAdminApi', () => {
   it('a platform admin changes the policy; an invalid one is refused with the field named', async () => {
     const current = await request(app).get('/api/v1/policy').set(bearer('admin-token'));
     expect(current.status).toBe(200);
-    const doc = structuredClone(current.body.document);
-    doc.plans.free.meetingMinutes = 'sixty';
+    const doc = structuredClone(current.body.document as Draft);
+    edit(doc, 'plans.free.meetingMinutes', 'sixty');
     const refused = await request(app).put('/api/v1/policy').set(bearer('admin-token')).send(doc);
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ code: 'invalid_policy', fields: { 'plans.free.meetingMinutes': expect.stringContaining('whole number') } });
-    doc.plans.free.meetingMinutes = 45;
+    edit(doc, 'plans.free.meetingMinutes', 45);
     const accepted = await request(app).put('/api/v1/policy').set(bearer('admin-token')).set('If-Match', current.headers.etag).send(doc);
     expect(accepted.status).toBe(200);
     expect(accepted.body).toMatchObject({ version: 2, changes: [{ path: 'plans.free.meetingMinutes', before: 60, after: 45 }] });

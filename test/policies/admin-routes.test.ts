@@ -1,18 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import type { Caller } from '../../kernel/caller.ts';
 import { ManualClock } from '../../kernel/clock.ts';
 import { EmbeddedStores } from '../../store/embedded/index.ts';
 import { EmbeddedDirectory } from '../../directory/embedded/embedded-directory.ts';
 import { policyRoutes } from '../../policies/admin-routes.ts';
-import { DEFAULT_POLICY_FILE } from '../../policies/load.ts';
 import { PolicyStore, AUDIT_STREAM } from '../../policies/policy-store.ts';
 import { SubscriptionStore } from '../../policies/subscription-store.ts';
 
-const defaultDoc = () => parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as Record<string, any>;
+import { defaultDraft as defaultDoc, edit } from './draft.ts';
 
 const CALLERS: Record<string, Caller> = {
   admin: { accountId: 'admin-1', username: 'root', platformAdmin: true, managerOf: [], memberOf: [], amr: ['pwd', 'otp'] },
@@ -111,9 +108,9 @@ describe('policy admin routes', () => {
 
     it('refuses an invalid policy with 400 invalid_policy naming the fields, and changes nothing', async () => {
       const doc = defaultDoc();
-      doc.plans.free.storage = 'much';
-      doc.plans['oficina-basic'].price.cents = 4.5;
-      doc.rules[2].services = ['nextcloud'];
+      edit(doc, 'plans.free.storage', 'much');
+      edit(doc, 'plans.oficina-basic.price.cents', 4.5);
+      edit(doc, 'rules.2.services', ['nextcloud']);
       const res = await as('admin', request(app).put('/api/v1/policy').send(doc));
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_policy');
@@ -137,8 +134,7 @@ describe('policy admin routes', () => {
     });
 
     it('changes, lists the history with a diff, and reverts exactly', async () => {
-      const doc = defaultDoc();
-      doc.plans['oficina-basic'].storage = '2 GB';
+      const doc = edit(defaultDoc(), 'plans.oficina-basic.storage', '2 GB');
       clock.advance(1000);
       const put = await as('admin', request(app).put('/api/v1/policy').set('If-Match', '"1"').send(doc));
       expect(put.status).toBe(200);

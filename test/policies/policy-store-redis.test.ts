@@ -15,6 +15,7 @@ import type { Stores } from '../../store/types.ts';
 import { policyRoutes } from '../../policies/admin-routes.ts';
 import { PolicyStore, type ActivePolicy } from '../../policies/policy-store.ts';
 import { SubscriptionStore } from '../../policies/subscription-store.ts';
+import { edit, type Draft } from './draft.ts';
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 
 const PREFIX = 'porta-policy-test:';
@@ -125,8 +126,8 @@ describe('policy over a shared real Redis, two processes', () => {
 
   it('a change through the admin API is in force in the other process within a second', async () => {
     const current = await request(app).get('/api/v1/policy');
-    const doc = structuredClone(current.body.document);
-    doc.plans.free.meetingMinutes = 45;
+    const doc = structuredClone(current.body.document as Draft);
+    edit(doc, 'plans.free.meetingMinutes', 45);
     const inB = nextChange(b, 1000);
     const started = Date.now();
     const res = await request(app).put('/api/v1/policy').set('If-Match', current.headers.etag).send(doc);
@@ -139,8 +140,8 @@ describe('policy over a shared real Redis, two processes', () => {
   });
 
   it('an invalid change is refused with the field named and changes nothing in any process', async () => {
-    const doc = structuredClone((await request(app).get('/api/v1/policy')).body.document);
-    doc.plans.free.storage = 'lots';
+    const doc = structuredClone((await request(app).get('/api/v1/policy')).body.document as Draft);
+    edit(doc, 'plans.free.storage', 'lots');
     const res = await request(app).put('/api/v1/policy').send(doc);
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_policy', fields: { 'plans.free.storage': expect.stringContaining('must be a size') } });

@@ -1,15 +1,13 @@
 import { describe, it, expect, beforeEach, afterEach, beforeAll, afterAll } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { ManualClock } from '../../kernel/clock.ts';
 import { EmbeddedStores } from '../../store/embedded/index.ts';
 import { decide } from '../../policies/decide.ts';
-import { DEFAULT_POLICY_FILE, InvalidPolicyError } from '../../policies/load.ts';
+import { InvalidPolicyError } from '../../policies/load.ts';
 import { PolicyStore, POLICY_CHANNEL, AUDIT_STREAM, type ActivePolicy } from '../../policies/policy-store.ts';
 import { SubscriptionStore } from '../../policies/subscription-store.ts';
 import { anonymousIdentity } from '../../policies/identity.ts';
 
-const defaultDoc = () => parse(readFileSync(DEFAULT_POLICY_FILE, 'utf8')) as Record<string, any>;
+import { defaultDraft as defaultDoc, edit, read } from './draft.ts';
 const GB = 1024 ** 3;
 const agoraGet = { method: 'GET', path: '/latest' };
 
@@ -57,8 +55,7 @@ describe('PolicyStore (embedded)', () => {
   });
 
   it('a change through one instance is applied by the other, with history, diff and audit', async () => {
-    const doc = defaultDoc();
-    doc.plans['oficina-basic'].storage = '2 GB';
+    const doc = edit(defaultDoc(), 'plans.oficina-basic.storage', '2 GB');
     clock.advance(60_000);
     const seen = nextChange(b);
     const record = await a.update(doc, 'admin-1');
@@ -76,9 +73,7 @@ describe('PolicyStore (embedded)', () => {
   });
 
   it('refuses an invalid change, names the field, and changes nothing anywhere', async () => {
-    const doc = defaultDoc();
-    doc.plans.free.meetingMinutes = -1;
-    doc.rules[0].services = ['nextcloud'];
+    const doc = edit(edit(defaultDoc(), 'plans.free.meetingMinutes', -1), 'rules.0.services', ['nextcloud']);
     const error = await a.update(doc, 'admin-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidPolicyError);
     expect((error as InvalidPolicyError).status).toBe(400);
@@ -97,8 +92,8 @@ describe('PolicyStore (embedded)', () => {
   it('revert restores exactly the document of that version, as a new version', async () => {
     const original = a.current().submitted;
     const changed = defaultDoc();
-    changed.rules = changed.rules.filter((r: { id: string }) => r.id !== 'agora-community' && r.id !== 'agora-read');
-    changed.extraStorageBlock = null;
+    edit(changed, 'rules', (read(changed, 'rules') as Array<{ id: string }>).filter((r) => r.id !== 'agora-community' && r.id !== 'agora-read'));
+    edit(changed, 'extraStorageBlock', null);
     await a.update(changed, 'admin-1');
     expect(decide(a.current().compiled, anonymousIdentity(), { id: 'agora' }, agoraGet).effect).toBe('deny');
     const seen = nextChange(b);
@@ -119,8 +114,7 @@ describe('PolicyStore (embedded)', () => {
   });
 
   it('ignores stale and malformed broadcasts', async () => {
-    const doc = defaultDoc();
-    doc.defaultPlan = 'oficina-basic';
+    const doc = edit(defaultDoc(), 'defaultPlan', 'oficina-basic');
     await a.update(doc, 'admin-1');
     await tick(20);
     let changes = 0;
