@@ -11,6 +11,7 @@ import { openJournal } from '../../metering/journal.ts';
 import { createUsageRecorder, type UsageRecorder, type UsageRecorderOptions } from '../../metering/recorder.ts';
 import { USAGE_STREAM, type UsageInput } from '../../metering/types.ts';
 import { FaultyLedger, idsIn } from './faulty-ledger.ts';
+import type { GatewayDeps, GatewayUsageRecord } from '../../gateway/types.ts';
 
 const use = (i: number): UsageInput => ({ id: `rec-${String(i).padStart(6, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesOut: i } });
 
@@ -63,6 +64,15 @@ describe('usage recorder over the embedded ledger', () => {
     await recorder.flush();
     const [entry] = (await ledger.read(USAGE_STREAM)).entries;
     expect(entry.data).toEqual({ subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } });
+  });
+
+  it('takes the gateway\'s usage records as they are', async () => {
+    recorder = make();
+    const fromGateway: GatewayUsageRecord = { id: 'gw-1', time: clock.now(), subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 4 };
+    const recordUsage: NonNullable<GatewayDeps['recordUsage']> = (record) => recorder!.record(record);
+    expect(recordUsage(fromGateway)).toBe(true);
+    await recorder.flush();
+    expect((await ledger.read(USAGE_STREAM)).entries).toEqual([{ id: 'gw-1', time: clock.now(), data: { subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 4 } }]);
   });
 
   it('says in the log when journaling starts and when the journal is replayed', async () => {
