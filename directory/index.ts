@@ -52,7 +52,7 @@ export interface AccountServices {
  */
 export function createAccountServices(
   config: Pick<PortaConfig, 'directory' | 'mail' | 'idp'>,
-  stores: Pick<Stores, 'kv' | 'documents' | 'ledger'>,
+  stores: Pick<Stores, 'kv' | 'documents' | 'ledger'> & Partial<Pick<Stores, 'counters'>>,
   directory: Directory,
   options: { clock?: Clock; links?: AccountLinks; mailer?: Mailer } = {},
 ): AccountServices {
@@ -62,6 +62,7 @@ export function createAccountServices(
     directory,
     kv: stores.kv,
     documents: stores.documents,
+    counters: stores.counters,
     mailer,
     audit,
     links: options.links ?? linksFor(config.idp.issuer),

@@ -6,7 +6,7 @@
 import type { Clock } from '../../kernel/clock.ts';
 import { systemClock } from '../../kernel/clock.ts';
 import { AppError, badRequest } from '../../kernel/errors.ts';
-import type { DocumentStore, KeyValueStore } from '../../store/types.ts';
+import type { CounterStore, DocumentStore, KeyValueStore } from '../../store/types.ts';
 import type { Account, Directory } from '../types.ts';
 import type { AuditLog } from '../audit.ts';
 import { accountSnapshot } from '../audit.ts';
@@ -25,6 +25,9 @@ export interface AccountFlowsOptions {
   directory: Directory;
   kv: KeyValueStore;
   documents: DocumentStore;
+  /** Enables the daily cap on invitations per collective. */
+  counters?: CounterStore;
+  invitationsPerDay?: number;
   mailer: Mailer;
   audit: AuditLog;
   links: AccountLinks;
@@ -69,6 +72,8 @@ export class AccountFlows {
       audit: options.audit,
       links: options.links,
       ttlSeconds: options.ttl.invitationTtlSeconds,
+      counters: options.counters,
+      maxPerDay: options.invitationsPerDay,
       clock,
     });
   }

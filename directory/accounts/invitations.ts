@@ -10,7 +10,7 @@ import type { Clock } from '../../kernel/clock.ts';
 import { systemClock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
-import type { DocumentStore } from '../../store/types.ts';
+import type { CounterStore, DocumentStore } from '../../store/types.ts';
 import type { Account, Directory } from '../types.ts';
 import type { AuditLog } from '../audit.ts';
 import { accountSnapshot } from '../audit.ts';
@@ -55,8 +55,13 @@ export interface InvitationsOptions {
   audit: AuditLog;
   links: AccountLinks;
   ttlSeconds: number;
+  /** With counters, a collective may send at most `maxPerDay` invitations a day (no mail spam). */
+  counters?: CounterStore;
+  maxPerDay?: number;
   clock?: Clock;
 }
+
+export const DEFAULT_INVITATIONS_PER_DAY = 200;
 
 function publicInvitation(record: InvitationRecord): Invitation {
   const { tokenHash: _hash, ...invitation } = record;
@@ -76,6 +81,12 @@ export class Invitations {
     const email = validEmail(rawEmail);
     const collective = await this.o.directory.getCollective(collectiveId);
     if (!collective) throw collectiveNotFound();
+    if (this.o.counters) {
+      const sent = await this.o.counters.increment(`invitations-per-day:${collectiveId}`, 1, 86_400);
+      if (sent > (this.o.maxPerDay ?? DEFAULT_INVITATIONS_PER_DAY)) {
+        throw new AppError(429, 'too_many_invitations', 'This collective has sent as many invitations as it may today; try again tomorrow.');
+      }
+    }
     const id = newId();
     const issued = await this.o.tokens.issue<InvitationToken>('invitation', { invitationId: id, collectiveId, email }, this.o.ttlSeconds);
     const record: InvitationRecord = { id, collectiveId, email, invitedBy, createdAt: this.clock.now(), expiresAt: issued.expiresAt, tokenHash: issued.hash };

@@ -126,6 +126,19 @@ describe('account flows (embedded store, outbox mail)', () => {
     expect((await directory.membershipsOf(existing.id)).map((m) => m.collectiveId)).toEqual(['femprocomuns']);
   });
 
+  it('caps invitations per collective per day', async () => {
+    const f = new AccountFlows({ directory, kv: stores.kv, documents: stores.documents, counters: stores.counters, invitationsPerDay: 2, mailer: outbox, audit, links: linksFor('https://id.example.coop'), registration: 'open', ttl: TTL, clock });
+    await f.invitations.invite('femprocomuns', 'one@example.org', 'm');
+    await f.invitations.invite('femprocomuns', 'two@example.org', 'm');
+    const third = await failure(f.invitations.invite('femprocomuns', 'three@example.org', 'm'));
+    expect(third.status).toBe(429);
+    expect(third.code).toBe('too_many_invitations');
+    expect((await outbox.list({ to: 'three@example.org' })).total).toBe(0);
+    clock.advance(86_400_000 + 1);
+    await f.invitations.invite('femprocomuns', 'three@example.org', 'm');
+    expect((await outbox.list({ to: 'three@example.org' })).total).toBe(1);
+  });
+
   it('withdrawn invitations stop working', async () => {
     const f = flows('open');
     const invitation = await f.invitations.invite('femprocomuns', 'gone@example.org', 'manager-id');
