@@ -11,4 +11,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The admin UI's plain ES modules run in browsers.
+    files: ['admin-ui/web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'navigator', 'location', 'history', 'localStorage', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'Blob', 'FormData', 'TextEncoder', 'crypto', 'btoa', 'atob', 'setTimeout', 'clearTimeout', 'CSS', 'Intl', 'structuredClone', 'console', 'Element', 'HTMLElement', 'HTMLAnchorElement'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

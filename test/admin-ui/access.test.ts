@@ -102,6 +102,18 @@ describe('admin UI: sign-in, protection and accessibility', () => {
     await person.page.goto(otherUrl);
     const [response] = await Promise.all([person.page.waitForResponse(`${stack.url}/api/v1/collectives`), person.page.getByRole('button', { name: 'Win a prize' }).click()]);
     expect(response.status()).toBe(401);
+    // And a script on that site cannot send the header: the API grants no CORS preflight.
+    await person.page.goto(otherUrl);
+    const outcome = await person.page.evaluate(async (url) => {
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { Authorization: 'Bearer stolen?', 'Content-Type': 'application/json' }, body: '{"id":"cors-attack","name":"x"}' });
+        return `answered ${res.status}`;
+      } catch {
+        return 'blocked';
+      }
+    }, `${stack.url}/api/v1/collectives`);
+    expect(outcome).toBe('blocked');
+    expect(await stack.directory.getCollective('cors-attack')).toBeUndefined();
     expect(await stack.directory.getCollective('cookie-only')).toBeUndefined();
     expect(await stack.directory.getCollective('csrf-attack')).toBeUndefined();
     await person.context.close();

@@ -270,4 +270,10 @@ export default {
   'invitation.accept': 'Accepta la invitació',
   'invitation.accepted': 'Ara ets membre de {collective}.',
   'invitation.toAccount': 'Ves al meu compte',
+  'collective.audit': 'Canvis recents',
+  'collective.delete': 'Esborra el col·lectiu',
+  'collective.deleteText': 'Els seus membres conserven els comptes però perden els serveis i la pertinença.',
+  'collective.deleteButton': 'Esborra {name}',
+  'collective.deleted': 'S’ha esborrat {name}.',
+  'collective.confirmDelete': 'Vols esborrar definitivament el col·lectiu {name}?',
 };

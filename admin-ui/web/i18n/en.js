@@ -270,4 +270,10 @@ export default {
   'invitation.accept': 'Accept the invitation',
   'invitation.accepted': 'You are now a member of {collective}.',
   'invitation.toAccount': 'Go to my account',
+  'collective.audit': 'Recent changes',
+  'collective.delete': 'Delete the collective',
+  'collective.deleteText': 'Its members keep their accounts but lose its services and their place in it.',
+  'collective.deleteButton': 'Delete {name}',
+  'collective.deleted': '{name} was deleted.',
+  'collective.confirmDelete': 'Delete the collective {name} for good?',
 };

@@ -270,4 +270,10 @@ export default {
   'invitation.accept': 'Aceptar la invitación',
   'invitation.accepted': 'Ahora eres miembro de {collective}.',
   'invitation.toAccount': 'Ir a mi cuenta',
+  'collective.audit': 'Cambios recientes',
+  'collective.delete': 'Eliminar el colectivo',
+  'collective.deleteText': 'Sus miembros conservan sus cuentas pero pierden los servicios y la pertenencia.',
+  'collective.deleteButton': 'Eliminar {name}',
+  'collective.deleted': 'Se ha eliminado {name}.',
+  'collective.confirmDelete': '¿Eliminar definitivamente el colectivo {name}?',
 };

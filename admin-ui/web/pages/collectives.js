@@ -105,6 +105,8 @@ export async function collectivePage(ctx) {
     await invitationsSection(collective, reload),
     me.platformAdmin ? addManagerSection(collective, reload) : null,
     await usageSection(collective),
+    await auditSection(collective),
+    me.platformAdmin ? deleteSection(collective, ctx) : null,
   );
 }
 
@@ -296,4 +298,36 @@ async function usageSection(c) {
     replace(holder, h('p', { class: 'empty' }, error instanceof ApiError && error.status === 404 ? t('usage.unavailable') : String(/** @type {Error} */ (error).message)));
   }
   return section(t('collective.usage'), holder);
+}
+
+/** The collective's own audit log (its managers may read it). @param {Collective} c */
+async function auditSection(c) {
+  let content;
+  try {
+    const body = await api.get(`/collectives/${enc(c.id)}/audit?limit=20`);
+    content = table(
+      t('collective.audit'),
+      [t('audit.when'), t('audit.who'), t('audit.action'), t('audit.target')],
+      itemsOf(body).map((e) => [formatTime(e.time), e.actor, h('code', null, e.action), `${e.target?.type ?? ''} ${e.target?.id ?? ''}`]),
+      t('audit.empty'),
+    );
+  } catch (error) {
+    content = h('p', { class: 'empty' }, error instanceof Error ? error.message : String(error));
+  }
+  return section(t('collective.audit'), content);
+}
+
+/** Platform admins may delete a collective (its members keep their accounts). @param {Collective} c @param {import('../app.js').PageContext} ctx */
+function deleteSection(c, ctx) {
+  const box = errorBox();
+  return section(
+    t('collective.delete'),
+    h('p', null, t('collective.deleteText')),
+    box,
+    actionButton(t('collective.deleteButton', { name: c.name || c.id }), async () => {
+      await api.del(`/collectives/${enc(c.id)}`);
+      announce(t('collective.deleted', { name: c.name || c.id }));
+      ctx.navigate('/admin/collectives');
+    }, { box, kind: 'danger', confirmText: t('collective.confirmDelete', { name: c.name || c.id }) }),
+  );
 }

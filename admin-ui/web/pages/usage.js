@@ -1,9 +1,9 @@
 // Usage dashboards (per service, per collective, over time) and the billing report with its CSV.
-import { h, field, formValues, replace } from '../dom.js';
+import { h, field, formValues } from '../dom.js';
 import { t, formatNumber, formatBytes, formatMoney } from '../i18n/index.js';
 import { api, enc, ApiError } from '../api.js';
 import { barChart } from '../charts.js';
-import { page, section, table, errorBox, showError, clearError, actionButton } from '../ui.js';
+import { page, section, table, errorBox, showError, actionButton } from '../ui.js';
 
 /** @typedef {{ requests?: number, bytesIn?: number, bytesOut?: number, storageByteDays?: number, hostMinutes?: number, participantMinutes?: number }} Units */
 /** @typedef {{ subject?: string, collective?: string, service: string, records: number, units: Units }} UsageRow */
