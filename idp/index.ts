@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../kernel/clock.ts';
 import { AppError } from '../kernel/errors.ts';
 import { createRateLimiter } from '../store/index.ts';
 import { createAdapterClass } from './provider/adapter.ts';
+import { guardOutages } from './provider/unavailable.ts';
 import { buildClients, type ClientRegistry } from './provider/clients.ts';
 import { loadSigningKeys, loadCookieKeys, publicJwks, KEYS_CHANNEL } from './provider/keys.ts';
 import { createFindAccount } from './provider/find-account.ts';
@@ -71,7 +72,7 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
   const { config, stores, directory, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const issuer = config.idp.issuer.replace(/\/+$/, '');
-  const adapter = createAdapterClass(stores.kv, clock);
+  const adapter = createAdapterClass(guardOutages(stores.kv), clock);
   const clients: ClientRegistry = await buildClients(config, stores.documents);
   const findAccount = createFindAccount(directory, { groupsPrefix: config.idp.groupsPrefix, entitlements: deps.entitlements });
   const limiters: LimiterFactory = deps.limiters ?? ((options) => createRateLimiter(stores, options));
@@ -140,7 +141,8 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
     verifyAccessToken,
     reloadKeys: build,
     async close() {
-      await unsubscribe();
+      // Closing must not fail because the broadcast backend is down; the subscription dies with it.
+      await unsubscribe().catch((error: unknown) => logger.warn({ err: error }, 'could not unsubscribe from key rotations'));
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { KoaContextWithOIDC, ErrorOut } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { AppError } from '../../kernel/errors.ts';
+import { isUnavailable } from '../provider/unavailable.ts';
 import { pickLanguage, translate, LANG_COOKIE, type Language } from '../i18n/index.ts';
 import { SECURITY_HEADERS, errorPage, logoutPage, loggedOutPage, type PageContext } from './pages.ts';
 import { trusted } from './template.ts';
@@ -33,10 +33,6 @@ export async function renderLoggedOut(ctx: KoaContextWithOIDC): Promise<void> {
   send(ctx, loggedOutPage(pageContext(ctx)));
 }
 
-/** A directory or store that is down shows as 503 with a message a person understands. */
-export function isUnavailable(error: unknown): boolean {
-  return error instanceof AppError && error.status === 503;
-}
 
 export function renderProviderError(logger: Logger) {
   return async (ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void> => {

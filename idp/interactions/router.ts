@@ -15,7 +15,7 @@ import type { ClientRegistry } from '../provider/clients.ts';
 import { LoginThrottledError, type LoginThrottle } from '../regulation/login-throttle.ts';
 import { pickLanguage, translate, LANG_COOKIE, isLanguage, type Language } from '../i18n/index.ts';
 import { ASSET_PATH, STYLESHEET, SECURITY_HEADERS, loginPage, consentPage, errorPage, type PageContext } from './pages.ts';
-import { isUnavailable } from './provider-pages.ts';
+import { isUnavailable } from '../provider/unavailable.ts';
 
 export interface InteractionDeps {
   /** The current provider (it is replaced when keys rotate). */

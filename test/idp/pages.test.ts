@@ -175,6 +175,32 @@ describe('interaction pages', () => {
     }
   });
 
+  it('answers 503 temporarily_unavailable at the token endpoint and a 503 page at the authorization endpoint while the directory is down', async () => {
+    const browser = new Browser({ 'x-forwarded-for': '198.51.100.60' });
+    const cfg = await h.client(DISCOURSE.clientId);
+    const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: DISCOURSE.redirectUri, scope: 'openid', state: 's', nonce: 'n' });
+    const callback = await h.signIn(browser, url, DISCOURSE.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(cfg, new URL(callback), { expectedState: 's', expectedNonce: 'n' });
+    directoryDown = true;
+    try {
+      const res = await fetch(cfg.serverMetadata().token_endpoint!, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${DISCOURSE.clientId}:${DISCOURSE.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }),
+      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: 'temporarily_unavailable', error_description: 'The directory store is unavailable right now; try again in a moment.' });
+      const page = await browser.request(url.href);
+      expect(page.status).toBe(503);
+      expect(page.location).toBeUndefined();
+      expect(page.body).toContain('The directory of accounts is unavailable right now');
+    } finally {
+      directoryDown = false;
+    }
+    // Once it is back, the same refresh token still works: nothing was consumed by the failed attempt.
+    await expect(oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).resolves.toMatchObject({ access_token: expect.any(String) });
+  });
+
   it('asks third-party clients for consent, and a refusal goes back to the client as access_denied', async () => {
     const browser = new Browser({ 'x-forwarded-for': '198.51.100.8' });
     const page = await loginPage(browser);
