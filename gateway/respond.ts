@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { AppError } from '../kernel/errors.ts';
 import { AccessDenied, RateLimited } from './refusals.ts';
+import { EnforcerRefusal } from './enforcers/gateway-adapter.ts';
 
 export function asAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -45,6 +46,8 @@ export interface Refusal {
 }
 
 export function refusalFor(error: AppError, req: IncomingMessage, options: { bearerAttempt?: boolean } = {}): Refusal {
+  // An enforcer's refusal already speaks the service's dialect (DAV XML, BigBlueButton XML).
+  if (error instanceof EnforcerRefusal) return error.refusal;
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (error.status === 401) {
     headers['www-authenticate'] = options.bearerAttempt

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { ServiceConfig, Claims, GatewayDecision, RateLimit } from './types.ts';
 
 /** Who is asking, once authenticated. */
@@ -50,6 +51,8 @@ export interface RequestScope<Identity = unknown> {
   bytesIn: number;
   bytesOut: number;
   status: number;
+  /** Sent upstream instead of the request body (an enforcer's metered body that stops at a quota). */
+  upstreamBody?: Readable;
 }
 
 export function newScope<Identity>(req: IncomingMessage, mode: RequestScope['mode'], startedAt: number): RequestScope<Identity> {

@@ -84,7 +84,7 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
   return {
     web(scope) {
       scopes.set(scope.req, scope);
-      upstreamOf(scope).web.web(scope.req, scope.res!).catch(() => undefined);
+      upstreamOf(scope).web.web(scope.req, scope.res!, scope.upstreamBody ? { buffer: scope.upstreamBody } : undefined).catch(() => undefined);
     },
     ws(scope) {
       scopes.set(scope.req, scope);
