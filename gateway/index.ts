@@ -124,8 +124,13 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
     ).catch((error: unknown) => answer(scope, error));
   }
 
+  /** Upgraded connections leave the http server's bookkeeping; close() ends them. */
+  const openSockets = new Set<Socket>();
+
   function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    openSockets.add(socket);
+    socket.once('close', () => openSockets.delete(socket));
     const scope = newScope<Identity>(req, 'websocket', clock.now());
     scope.socket = socket;
     scope.head = head;
@@ -152,6 +157,7 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
     handle,
     upgrade,
     async close() {
+      for (const socket of openSockets) socket.destroy();
       upstreams.close();
       await sessions.close();
     },
