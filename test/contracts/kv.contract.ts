@@ -31,6 +31,15 @@ export function runKeyValueContract(name: string, makeStores: MakeStores): void 
       await expect(h.stores.ping()).resolves.toBeUndefined();
     });
 
+    it('reports unavailable (503) once closed, and closing twice is harmless', async () => {
+      const own = await makeStores();
+      await own.stores.kv.set(unique('kv'), 'v');
+      await own.stores.close();
+      await expect(own.stores.ping()).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
+      await expect(own.stores.kv.get(unique('kv'))).rejects.toMatchObject({ status: 503, code: 'store_unavailable' });
+      await own.cleanup(); // closes again
+    });
+
     it('gets what was set, and undefined for a missing key', async () => {
       const key = unique('kv');
       expect(await h.stores.kv.get(key)).toBeUndefined();

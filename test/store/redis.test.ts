@@ -98,6 +98,17 @@ describe('redis store: authentication', () => {
   });
 });
 
+describe('redis cluster: rate limits', () => {
+  it('rate-limits over a cluster client', async () => {
+    const { url } = await server('cluster');
+    const stores = await createRedisStores({ url, keyPrefix: `test:${randomUUID()}:` });
+    const limiter = await createRateLimiter(stores, { keyPrefix: 'api', points: 1, duration: 60 });
+    expect((await limiter.consume('client-1')).remainingPoints).toBe(0);
+    expect(await limiter.consume('client-1').catch((e: unknown) => e)).toBeInstanceOf(RateLimiterRes);
+    await stores.close();
+  });
+});
+
 describe('redis outage classification', () => {
   it('treats connection errors and failover replies as outages, bugs as bugs', () => {
     const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
