@@ -66,6 +66,14 @@ function isProviderPath(path: string): boolean {
   return PROVIDER_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
 }
 
+const FORWARDED_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'];
+
+/** Whether express's `trust proxy` setting (from config.server.trustedProxies) trusts the peer. */
+function fromTrustedProxy(req: Request): boolean {
+  const trust = req.app.get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
+  return typeof trust === 'function' && trust(req.socket.remoteAddress ?? '', 0);
+}
+
 const invalidToken = (detail: string) => new AppError(401, 'invalid_token', 'The access token is invalid or has expired.', { detail });
 
 export async function createIdp(deps: IdpDeps): Promise<Idp> {
@@ -105,6 +113,10 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
   handler.use(interactionRouter({ provider: () => provider, directory, throttle, cookieKeys: () => cookieKeys, clients, clock, logger }));
   handler.use((req: Request, res: Response, next: NextFunction) => {
     if (!isProviderPath(req.path)) return next();
+    if (provider.proxy && !fromTrustedProxy(req)) {
+      // koa believes X-Forwarded-* from anyone once `proxy` is on; only the configured proxies may set them.
+      for (const name of FORWARDED_HEADERS) delete req.headers[name];
+    }
     callback(req, res);
   });
 

@@ -12,6 +12,7 @@ import type { Directory } from '../../directory/types.ts';
 import { secretsEqual } from '../../kernel/ids.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { ClientRegistry } from '../provider/clients.ts';
+import { scopeOfClaim } from '../provider/claims.ts';
 import { LoginThrottledError, type LoginThrottle } from '../regulation/login-throttle.ts';
 import { pickLanguage, translate, LANG_COOKIE, isLanguage, type Language } from '../i18n/index.ts';
 import { ASSET_PATH, STYLESHEET, SECURITY_HEADERS, loginPage, consentPage, errorPage, type PageContext } from './pages.ts';
@@ -111,9 +112,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return;
     }
     if (details.prompt.name === 'consent') {
-      const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+      const promptDetails = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
       const scopes = new Set<string>(promptDetails.missingOIDCScope ?? []);
       for (const list of Object.values(promptDetails.missingResourceScopes ?? {})) for (const s of list) scopes.add(s);
+      // Claims asked for with the `claims` parameter (Nextcloud) are shown by what they reveal.
+      for (const claim of promptDetails.missingOIDCClaims ?? []) scopes.add(scopeOfClaim(claim) ?? claim);
       send(res, 200, consentPage(page, {
         action: `/interaction/${details.uid}/confirm`,
         abort: `/interaction/${details.uid}/abort`,

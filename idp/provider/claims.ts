@@ -23,9 +23,10 @@ export const DEFAULT_ENTITLEMENTS: Entitlements = { plan: 'free', quota: 'none' 
 export const CLAIMS_BY_SCOPE = {
   openid: ['sub'],
   email: ['email', 'email_verified'],
-  profile: ['name', 'preferred_username'],
+  // Greenlight asks for the fixed scope `openid email profile` and reads its role from `org_details`.
+  profile: ['name', 'preferred_username', 'org_details'],
   groups: ['groups'],
-  plan: ['plan', 'quota', 'org_details'],
+  plan: ['plan', 'quota'],
 } as const;
 
 const QUOTA_PATTERN = /^(none|default|\d+(\.\d+)?\s?(b|k|kb|m|mb|g|gb|t|tb|p|pb)?)$/i;
@@ -58,4 +59,10 @@ export function accountClaims({ account, memberships, entitlements, groupsPrefix
   };
   if (entitlements.roles && entitlements.roles.length > 0) claims.org_details = { roles: entitlements.roles[0] };
   return claims;
+}
+
+/** The scope whose description covers a claim (for the consent page), e.g. `quota` → `plan`. */
+export function scopeOfClaim(claim: string): string | undefined {
+  for (const [scope, claims] of Object.entries(CLAIMS_BY_SCOPE)) if ((claims as readonly string[]).includes(claim)) return scope;
+  return undefined;
 }

@@ -72,6 +72,9 @@ export async function loadCookieKeys(documents: DocumentStore, configured?: read
   return doc.keys;
 }
 
+/** Retention when the caller does not say: the default ID token lifetime plus a margin. */
+const DEFAULT_RETENTION_SECONDS = 3600 + 300;
+
 /** How long a replaced signing key stays published: the longest lifetime of anything it signed, plus a margin. */
 export function keyRetentionSeconds(config: PortaConfig): number {
   const { idTokenTtlSeconds, accessTokenTtlSeconds } = config.idp;
@@ -90,15 +93,16 @@ export interface RotationResult {
  * `retainSeconds`. Compare-and-set on the document version, so concurrent rotations cannot lose a key.
  * Running IdP processes are told through the broadcast and reload their keys.
  */
-export async function rotateKeys(stores: Pick<Stores, 'documents' | 'broadcast'>, options: { retainSeconds: number; clock?: Clock }): Promise<RotationResult> {
+export async function rotateKeys(stores: Pick<Stores, 'documents' | 'broadcast'>, options: { retainSeconds?: number; clock?: Clock } = {}): Promise<RotationResult> {
   const clock = options.clock ?? systemClock;
+  const retainSeconds = options.retainSeconds ?? DEFAULT_RETENTION_SECONDS;
   const { documents } = stores;
   await loadSigningKeys(documents, clock); // make sure the document exists
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const version = await documents.version(COLLECTION, SIGNING);
     const doc = (await documents.get<SigningDoc>(COLLECTION, SIGNING)) ?? { keys: [] };
     const now = clock.now();
-    const retireAt = now + options.retainSeconds * 1000;
+    const retireAt = now + retainSeconds * 1000;
     const kept = doc.keys
       .filter((k) => k.retireAt === undefined || k.retireAt > now)
       .map((k) => (k.retireAt === undefined ? { ...k, retireAt } : k));

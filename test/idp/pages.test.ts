@@ -214,6 +214,18 @@ describe('interaction pages', () => {
     expect(new URL(back.location!).searchParams.get('error')).toBe('access_denied');
   });
 
+  it('lists on the consent page what claims asked for with the claims parameter reveal', async () => {
+    const browser = new Browser({ 'x-forwarded-for': '198.51.100.61' });
+    const cfg = await h.client(NEXTCLOUD.clientId);
+    const p = await pkce();
+    const claims = JSON.stringify({ id_token: { email: null, name: null, quota: null, groups: null } });
+    const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: NEXTCLOUD.redirectUri, scope: 'openid', claims, code_challenge: p.challenge, code_challenge_method: 'S256', state: p.state });
+    const login = await browser.follow(url.href, [NEXTCLOUD.redirectUri]);
+    const form = readForm(login, '/login');
+    const consent = await browser.follow(form.action, [NEXTCLOUD.redirectUri], { form: { ...form.fields, login: 'alice', password: PASSWORD } });
+    for (const text of ['your email address', 'your name and username', 'your plan and storage quota', 'the collectives you belong to']) expect(consent.body).toContain(text);
+  });
+
   it('skips consent for first-party clients', async () => {
     const browser = new Browser({ 'x-forwarded-for': '198.51.100.9' });
     const cfg = await h.client(DISCOURSE.clientId);

@@ -100,6 +100,10 @@ export interface StartOptions {
   seed?: boolean;
   /** Listen on this port (to keep the issuer across a restart); default: any free one. */
   port?: number;
+  /** express `trust proxy` of the host app; default `loopback`. */
+  trustProxy?: string;
+  /** config.server.trustedProxies; default none. */
+  trustedProxies?: string[];
 }
 
 export interface IdpHarness {
@@ -136,6 +140,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
         ? { kind: 'embedded', path: storeChoice.path ?? join(dataDir, 'porta.db') }
         : { kind: 'redis', url: storeChoice.url, keyPrefix: storeChoice.keyPrefix ?? `idp-test-${port}:` },
     gateway: { publicUrl: GATEWAY_URL },
+    server: { trustedProxies: options.trustedProxies ?? [] },
     idp: {
       issuer,
       groupsPrefix: 'cc-',
@@ -187,7 +192,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
   });
   const composed = express();
   // As the lead's server does for config.server.trustedProxies: tests set X-Forwarded-For to act from several addresses.
-  composed.set('trust proxy', 'loopback');
+  composed.set('trust proxy', options.trustProxy ?? 'loopback');
   composed.use(idp.handler);
   composed.get('/api/v1/ping', (_req, res) => {
     res.json({ pong: true });
