@@ -141,6 +141,17 @@ export function policyRoutes(deps: PolicyRoutesDeps): { router: express.Router; 
     res.json(await subscriptions.update(String(req.params.id), bodyObject(req), caller.accountId));
   }));
 
+  router.get('/subscriptions/:id/history', admin(async (req, res) => {
+    const items = await subscriptions.history(String(req.params.id));
+    if (items.length === 0) throw notFound(`There is no subscription ${String(req.params.id)}.`);
+    res.json({ items });
+  }));
+
+  router.post('/subscriptions/:id/revert/:version', admin(async (req, res, caller) => {
+    const state = await subscriptions.revert(String(req.params.id), versionParam(req), caller.accountId);
+    res.json({ subscription: state });
+  }));
+
   router.delete('/subscriptions/:id', admin(async (req, res, caller) => {
     await subscriptions.delete(String(req.params.id), caller.accountId);
     res.status(204).end();
@@ -225,6 +236,17 @@ function openApi(): OpenApiFragment {
         put: { tags, summary: 'Replace a subscription', parameters: [id], requestBody: { required: true, content: { 'application/json': { schema: ref('SubscriptionInput') } } }, responses: { '200': json(ref('Subscription')), ...errors, '404': json(ref('Error'), 'Not found') } },
         delete: { tags, summary: 'Delete a subscription', parameters: [id], responses: { '204': { description: 'Deleted' }, ...errors, '404': json(ref('Error'), 'Not found') } },
       },
+      '/subscriptions/{id}/history': {
+        get: { tags, summary: 'Every state of a subscription: who, when, what (also after deletion)', parameters: [id], responses: { '200': json({ type: 'object', properties: { items: { type: 'array', items: ref('SubscriptionVersion') } } }), ...errors, '404': json(ref('Error'), 'Not found') } },
+      },
+      '/subscriptions/{id}/revert/{version}': {
+        post: {
+          tags,
+          summary: 'Put a subscription back as it was at a version (deleted if it was deleted then), as a new version',
+          parameters: [id, version],
+          responses: { '200': json({ type: 'object', properties: { subscription: { oneOf: [ref('Subscription'), { type: 'null' }] } } }), ...errors, '404': json(ref('Error'), 'No such version') },
+        },
+      },
     },
     components: {
       schemas: {
@@ -232,6 +254,18 @@ function openApi(): OpenApiFragment {
         SubscriptionInput: input(subscriptionInputSchema),
         Subscription: {
           allOf: [ref('SubscriptionInput'), { type: 'object', required: ['id'], properties: { id: { type: 'string' } } }],
+        },
+        SubscriptionVersion: {
+          type: 'object',
+          properties: {
+            subscriptionId: { type: 'string' },
+            version: { type: 'integer' },
+            state: { oneOf: [ref('Subscription'), { type: 'null' }], description: 'null = deleted' },
+            who: { type: 'string' },
+            when: { type: 'integer' },
+            action: { enum: ['create', 'update', 'delete', 'revert'] },
+            revertedTo: { type: 'integer' },
+          },
         },
         PolicyVersionSummary: {
           type: 'object',

@@ -13,7 +13,24 @@ import { AUDIT_STREAM } from './policy-store.ts';
 import { entitlementsOf, subscriptionInputSchema, type Entitlements, type Subscription } from './subscriptions.ts';
 
 export const SUBSCRIPTION_COLLECTION = 'subscriptions';
+export const SUBSCRIPTION_HISTORY_COLLECTION = 'subscription-history';
 export const SUBSCRIPTION_CHANNEL = 'subscriptions';
+
+/** One state of a subscription in its history; `state` null = deleted. */
+export interface SubscriptionVersion {
+  subscriptionId: string;
+  version: number;
+  state: Subscription | null;
+  who: string;
+  when: number;
+  action: 'create' | 'update' | 'delete' | 'revert';
+  revertedTo?: number;
+}
+
+function historyId(id: string, version: number): string {
+  // Zero-padded so that the store lists versions in order.
+  return `${id}/${String(version).padStart(8, '0')}`;
+}
 
 /** A subscription that does not validate; `fields` name each bad field. */
 export class InvalidSubscriptionError extends AppError {
@@ -88,13 +105,22 @@ export class SubscriptionStore {
     return subscription;
   }
 
-  /** Audit events have the directory's shape (directory/audit.ts) and go to the same stream. Called after the change was written: it is in force even if the audit record fails, and the admin is told so. */
-  private async audit(who: string, action: string, id: string, details: Record<string, unknown>): Promise<void> {
+  /**
+   * After a change was written: its history entry, then the audit event (the directory's shape,
+   * directory/audit.ts, same stream). The change is in force even if these fail, and the admin is
+   * told so rather than shown a plain error.
+   */
+  private async record(who: string, action: SubscriptionVersion['action'], id: string, before: Subscription | null, after: Subscription | null, revertedTo?: number): Promise<void> {
     this.cache = undefined;
     try {
-      await this.stores.ledger.append(AUDIT_STREAM, [{ id: newId(), time: this.clock.now(), data: { actor: who, action, target: { type: 'subscription', id }, ...details } }]);
+      const previous = await this.stores.documents.list<SubscriptionVersion>(SUBSCRIPTION_HISTORY_COLLECTION, { prefix: `${id}/` });
+      const entry: SubscriptionVersion = { subscriptionId: id, version: previous.length + 1, state: after, who, when: this.clock.now(), action, ...(revertedTo ? { revertedTo } : {}) };
+      await this.stores.documents.write([{ collection: SUBSCRIPTION_HISTORY_COLLECTION, id: historyId(id, entry.version), doc: entry }]);
+      await this.stores.ledger.append(AUDIT_STREAM, [
+        { id: newId(), time: entry.when, data: { actor: who, action: `subscription.${action}`, target: { type: 'subscription', id }, ...(before ? { before } : {}), ...(after ? { after } : {}) } },
+      ]);
     } catch (cause) {
-      throw new AppError(503, 'audit_unavailable', `The subscription change (${action}) was made, but its audit record could not be written; check the store.`, { cause });
+      throw new AppError(503, 'audit_unavailable', `The subscription change (${action}) was made, but its history or audit record could not be written; check the store.`, { cause });
     } finally {
       // Only caches listen; they also expire on their own.
       await this.stores.broadcast.publish(SUBSCRIPTION_CHANNEL, JSON.stringify({ id })).catch(() => undefined);
@@ -110,32 +136,65 @@ export class SubscriptionStore {
     return this.stores.documents.get<Subscription>(SUBSCRIPTION_COLLECTION, id);
   }
 
+  /** Writes `next` (or deletes when null) with compare-and-set against what was read. */
+  private async put(id: string, next: Subscription | null): Promise<Subscription | null> {
+    const { documents } = this.stores;
+    const version = await documents.version(SUBSCRIPTION_COLLECTION, id);
+    const before = version === 0 ? null : ((await documents.get<Subscription>(SUBSCRIPTION_COLLECTION, id)) ?? null);
+    if (next === null) {
+      if (before) await documents.write([{ collection: SUBSCRIPTION_COLLECTION, id, doc: undefined }]);
+      return before;
+    }
+    const written = await documents.writeVersioned(SUBSCRIPTION_COLLECTION, id, next, version);
+    if (written === undefined) throw conflict('Someone else changed this subscription at the same moment; reload it and try again.');
+    return before;
+  }
+
   async create(input: unknown, who: string): Promise<Subscription> {
     const subscription: Subscription = { id: newId(), ...this.check(input) };
     const written = await this.stores.documents.writeVersioned(SUBSCRIPTION_COLLECTION, subscription.id, subscription, 0);
     if (written === undefined) throw conflict('A subscription with this id already exists.');
-    await this.audit(who, 'subscription.create', subscription.id, { after: subscription });
+    await this.record(who, 'create', subscription.id, null, subscription);
     return subscription;
   }
 
   /** Replaces a subscription (all fields but the id). */
   async update(id: string, input: unknown, who: string): Promise<Subscription> {
-    const { documents } = this.stores;
-    const version = await documents.version(SUBSCRIPTION_COLLECTION, id);
-    const before = await documents.get<Subscription>(SUBSCRIPTION_COLLECTION, id);
-    if (!before || version === 0) throw notFound(`There is no subscription ${id}.`);
+    if (!(await this.get(id))) throw notFound(`There is no subscription ${id}.`);
     const after: Subscription = { id, ...this.check(input) };
-    const written = await documents.writeVersioned(SUBSCRIPTION_COLLECTION, id, after, version);
-    if (written === undefined) throw conflict('Someone else changed this subscription at the same moment; reload it and try again.');
-    await this.audit(who, 'subscription.update', id, { before, after });
+    const before = await this.put(id, after);
+    if (!before) throw notFound(`There is no subscription ${id}.`);
+    await this.record(who, 'update', id, before, after);
     return after;
   }
 
   async delete(id: string, who: string): Promise<void> {
-    const before = await this.get(id);
+    const before = await this.put(id, null);
     if (!before) throw notFound(`There is no subscription ${id}.`);
-    await this.stores.documents.write([{ collection: SUBSCRIPTION_COLLECTION, id, doc: undefined }]);
-    await this.audit(who, 'subscription.delete', id, { before });
+    await this.record(who, 'delete', id, before, null);
+  }
+
+  /** Every state the subscription had, oldest first (also after it was deleted). */
+  async history(id: string): Promise<SubscriptionVersion[]> {
+    const rows = await this.stores.documents.list<SubscriptionVersion>(SUBSCRIPTION_HISTORY_COLLECTION, { prefix: `${id}/` });
+    return rows.map((r) => r.doc);
+  }
+
+  /**
+   * Puts the subscription back exactly as it was at `version` (deleting it if it was deleted then),
+   * as a new version. The state is checked against today's policy: a plan removed since is refused.
+   */
+  async revert(id: string, version: number, who: string): Promise<Subscription | null> {
+    const target = (await this.stores.documents.get<SubscriptionVersion>(SUBSCRIPTION_HISTORY_COLLECTION, historyId(id, version))) ?? undefined;
+    if (!target) throw notFound(`Subscription ${id} has no version ${version}.`);
+    let state: Subscription | null = null;
+    if (target.state) {
+      const { id: _id, ...input } = target.state;
+      state = { id, ...this.check(input) };
+    }
+    const before = await this.put(id, state);
+    await this.record(who, 'revert', id, before, state, version);
+    return state;
   }
 
   /** Entitlements of an account now (or at `at`); served from the cache when one is configured. */

@@ -68,6 +68,7 @@ describe('policy admin routes', () => {
       ['POST /subscriptions', () => ['post', '/api/v1/subscriptions', { holder: { account: 'mgr-1' }, plan: 'oficina-high', from: 0 }]],
       ['PUT /subscriptions/:id', (id) => ['put', `/api/v1/subscriptions/${id}`, { holder: { account: 'mgr-1' }, plan: 'oficina-high', from: 0 }]],
       ['DELETE /subscriptions/:id', (id) => ['delete', `/api/v1/subscriptions/${id}`]],
+      ['POST /subscriptions/:id/revert/1', (id) => ['post', `/api/v1/subscriptions/${id}/revert/1`]],
     ];
     let subscriptionId: string;
     beforeAll(async () => {
@@ -190,6 +191,11 @@ describe('policy admin routes', () => {
 
       const updated = await as('admin', request(app).put(`/api/v1/subscriptions/${created.body.id}`).send({ holder: { account: aliceId }, plan: 'oficina-high', from: 0 }));
       expect(updated.body).toMatchObject({ plan: 'oficina-high', extraBlocks: 0 });
+      const history = await as('admin', request(app).get(`/api/v1/subscriptions/${created.body.id}/history`));
+      expect(history.body.items.map((h: { action: string; who: string }) => [h.action, h.who])).toEqual([['create', 'admin-1'], ['update', 'admin-1']]);
+      const reverted = await as('admin', request(app).post(`/api/v1/subscriptions/${created.body.id}/revert/1`));
+      expect(reverted.body.subscription).toEqual(created.body);
+      expect((await as('manager', request(app).post(`/api/v1/subscriptions/${created.body.id}/revert/2`))).status).toBe(403);
       expect((await as('admin', request(app).delete(`/api/v1/subscriptions/${created.body.id}`))).status).toBe(204);
       expect((await as('admin', request(app).get(`/api/v1/subscriptions/${created.body.id}`))).status).toBe(404);
       expect((await as('admin', request(app).delete(`/api/v1/subscriptions/${created.body.id}`))).status).toBe(404);
@@ -209,7 +215,10 @@ describe('policy admin routes', () => {
 
   it('contributes an OpenAPI fragment for every route', () => {
     const { openapi } = policyRoutes({ policies, subscriptions, directory, services: [] });
-    expect(Object.keys(openapi.paths).sort()).toEqual(['/policy', '/policy/explain', '/policy/history', '/policy/history/{version}', '/policy/revert/{version}', '/subscriptions', '/subscriptions/{id}']);
+    expect(Object.keys(openapi.paths).sort()).toEqual([
+      '/policy', '/policy/explain', '/policy/history', '/policy/history/{version}', '/policy/revert/{version}',
+      '/subscriptions', '/subscriptions/{id}', '/subscriptions/{id}/history', '/subscriptions/{id}/revert/{version}',
+    ]);
     expect(openapi.components?.schemas?.PolicyDocument).toMatchObject({ type: 'object', required: expect.arrayContaining(['defaultPlan', 'plans', 'rules']) });
   });
 });

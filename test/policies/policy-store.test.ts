@@ -217,6 +217,25 @@ describe('SubscriptionStore', () => {
     ]);
   });
 
+  it('keeps every state of a subscription and reverts one exactly, even after deletion', async () => {
+    const created = await subscriptions.create({ holder: { collective: 'omcoop' }, plan: 'oficina-basic', extraBlocks: 2, from: start, coversMembers: true }, 'admin-1');
+    await subscriptions.update(created.id, { holder: { collective: 'omcoop' }, plan: 'oficina-high', from: start }, 'admin-2');
+    await subscriptions.delete(created.id, 'admin-3');
+    const history = await subscriptions.history(created.id);
+    expect(history.map((h) => [h.version, h.action, h.who, h.state?.plan ?? null])).toEqual([
+      [1, 'create', 'admin-1', 'oficina-basic'],
+      [2, 'update', 'admin-2', 'oficina-high'],
+      [3, 'delete', 'admin-3', null],
+    ]);
+    const restored = await subscriptions.revert(created.id, 1, 'admin-4');
+    expect(restored).toEqual(created);
+    expect(await subscriptions.get(created.id)).toEqual(created);
+    expect((await subscriptions.history(created.id)).at(-1)).toMatchObject({ version: 4, action: 'revert', revertedTo: 1, who: 'admin-4', state: created });
+    expect(await subscriptions.revert(created.id, 3, 'admin-4')).toBeNull();
+    expect(await subscriptions.get(created.id)).toBeUndefined();
+    await expect(subscriptions.revert(created.id, 99, 'admin-4')).rejects.toMatchObject({ status: 404 });
+  });
+
   it('serves entitlements from a cache that any process\'s change drops at once', async () => {
     const reader = new SubscriptionStore({ stores, clock, policy: () => policies.current().compiled.document, cacheMs: 60_000 });
     await reader.watch();
