@@ -8,6 +8,7 @@ import { ManualClock } from '../../kernel/clock.ts';
 import { EmbeddedStores } from '../../store/embedded/index.ts';
 import { createMeetingsEnforcer, type HostLimits } from '../../gateway/enforcers/bbb/index.ts';
 import type { UsageInput } from '../../metering/types.ts';
+import { GreenlightStarts } from '../../gateway/enforcers/bbb/greenlight.ts';
 import { startBbbSimulator, type BbbSimulator } from '../simulators/bbb-server.ts';
 import { startEnforcedProxy, type EnforcedProxy } from './enforced-proxy.ts';
 import { call, type Reply } from './http-client.ts';
@@ -31,6 +32,7 @@ interface World {
   enforcer: ReturnType<typeof createMeetingsEnforcer>;
   usage: UsageInput[];
   notices: Array<{ owner: string; message: string }>;
+  greenlight: GreenlightStarts;
   close(): Promise<void>;
 }
 
@@ -40,7 +42,9 @@ async function world(options: { honourDuration?: boolean } = {}): Promise<World>
   const stores = new EmbeddedStores({ path: ':memory:', clock });
   const usage: UsageInput[] = [];
   const notices: Array<{ owner: string; message: string }> = [];
+  const greenlight = new GreenlightStarts({ documents: stores.documents, kv: stores.kv, clock });
   const enforcer = createMeetingsEnforcer({
+    ownerOf: greenlight.ownerOf,
     service: { id: 'meetings', name: 'Meetings' },
     upstream: bbb.url,
     frontSecret: FRONT_SECRET,
@@ -67,6 +71,7 @@ async function world(options: { honourDuration?: boolean } = {}): Promise<World>
     enforcer,
     usage,
     notices,
+    greenlight,
     async close() {
       await proxy.close();
       await bbb.close();
@@ -261,5 +266,38 @@ describe('the sweeper', () => {
     // Settled once: another sweep records nothing more.
     await w.enforcer.sweeper.sweep();
     expect(w.usage).toHaveLength(1);
+  });
+});
+
+describe('Greenlight (create calls from its server, without a user)', () => {
+  let w: World;
+  beforeAll(async () => (w = await world()));
+  afterAll(async () => w.close());
+
+  const start = (w: World, subject: string, room: string) =>
+    w.greenlight.observer.admit({ req: {} as never, res: {} as never, method: 'POST', path: `/api/v1/meetings/${room}/start`, query: '', subject, upstreamHeaders: {} });
+
+  it('attributes the create to the person whose start request just passed the gateway', async () => {
+    await start(w, 'sup-gil', 'gil-room-1');
+    await api(w, 'create', 'meetingID=gl-1&name=Gil&record=true');
+    expect(w.bbb.meeting('gl-1')!.metadata['porta-owner']).toBe('sup-gil');
+    expect(w.bbb.meeting('gl-1')!.duration).toBe(0);
+    await start(w, 'free-fay', 'fay-room-1');
+    await api(w, 'create', 'meetingID=gl-2&name=Fay');
+    expect(w.bbb.meeting('gl-2')!.metadata['porta-owner']).toBe('free-fay');
+    expect(w.bbb.meeting('gl-2')!.duration).toBe(60);
+  });
+
+  it('tells simultaneous starts apart by the rooms it learned, and fails closed when it cannot', async () => {
+    await api(w, 'end', 'meetingID=gl-1', 'sup-gil');
+    w.clock.advance(MINUTE);
+    await start(w, 'free-fay', 'fay-room-2');
+    await start(w, 'sup-gil', 'gil-room-1');
+    await api(w, 'create', 'meetingID=gl-1&name=Gil+again');
+    expect(w.bbb.meeting('gl-1')!.metadata['porta-owner']).toBe('sup-gil');
+    w.clock.advance(MINUTE);
+    await api(w, 'create', 'meetingID=nobody&name=Nobody&duration=0');
+    expect(w.bbb.meeting('nobody')!.metadata['porta-owner']).toBeUndefined();
+    expect(w.bbb.meeting('nobody')!.duration).toBe(60);
   });
 });
