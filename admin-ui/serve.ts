@@ -25,7 +25,6 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.ico': 'image/x-icon',
-  '.json': 'application/json; charset=utf-8',
 };
 
 interface Asset {

@@ -2,7 +2,7 @@
 // nothing a user typed can become markup, and the strict CSP (no inline script or style) holds.
 
 /**
- * @typedef {string | number | Node | null | undefined | false | Child[]} Child
+ * @typedef {string | number | Node | null | undefined | false | unknown[]} Child
  * @typedef {Record<string, unknown>} Props
  */
 
@@ -27,12 +27,12 @@ export function h(tag, props, ...children) {
   return el;
 }
 
-/** @param {Element} el @param {Child[]} children */
+/** @param {Element} el @param {unknown[]} children */
 function append(el, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(el, child);
-    else el.append(typeof child === 'object' ? child : String(child));
+    else el.append(child instanceof Node ? child : String(child));
   }
 }
 

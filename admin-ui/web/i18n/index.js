@@ -38,7 +38,7 @@ export function setLanguage(next) {
  * @param {Record<string, string | number>} [params] replaces `{name}` in the text
  */
 export function t(key, params) {
-  const text = DICTIONARIES[language]?.[key] ?? en[key] ?? key;
+  const text = DICTIONARIES[language]?.[key] ?? /** @type {Record<string, string>} */ (en)[key] ?? key;
   return params ? text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole)) : text;
 }
 

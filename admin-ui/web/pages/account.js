@@ -30,7 +30,7 @@ export function quotasOf(body) {
     let used;
     /** @type {number | null | undefined} */
     let limit;
-    const listed = Array.isArray(body?.quotas) ? body.quotas.find((/** @type {any} */ q) => kind.keys.includes(q.id ?? q.kind ?? q.name)) : undefined;
+    const listed = Array.isArray(body?.quotas) ? body.quotas.find((/** @type {any} */ q) => /** @type {readonly string[]} */ (kind.keys).includes(q.id ?? q.kind ?? q.name)) : undefined;
     if (listed) {
       used = num(listed.used);
       limit = num(listed.limit);
@@ -132,7 +132,7 @@ export async function accountPage(ctx) {
 
 /** @param {import('../session.js').Me} me */
 function collectivesSection(me) {
-  const memberships = me.memberships ?? me.memberOf.map((collectiveId) => ({ collectiveId, manager: me.managerOf.includes(collectiveId), grants: undefined }));
+  const memberships = me.memberships ?? me.memberOf.map((collectiveId) => ({ collectiveId, collectiveName: undefined, manager: me.managerOf.includes(collectiveId), grants: undefined }));
   return section(
     t('account.collectives'),
     table(

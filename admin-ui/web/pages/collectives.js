@@ -116,6 +116,7 @@ function servicesSection(c, services, editable, reload) {
   if (!editable) {
     return section(t('collective.services'), current.length ? h('ul', null, current.map((s) => h('li', null, serviceName(s, services)))) : h('p', { class: 'empty' }, t('collective.noServices')));
   }
+  /** @type {Service[]} */
   const known = services.length ? services : current.map((s) => ({ id: s }));
   const box = errorBox();
   const form = /** @type {HTMLFormElement} */ (
