@@ -26,7 +26,7 @@ export interface RunningGateway {
 }
 
 export function identityFor(claims: Claims | undefined): Identity {
-  if (!claims) return anonymousIdentity;
+  if (!claims) return anonymousIdentity();
   return identityOf({ id: claims.sub, platformAdmin: claims.sub === 'admin' }, [], { plans: [], extraStorageBlocks: 0 }, Array.isArray(claims.amr) ? (claims.amr as string[]) : []);
 }
 
