@@ -1,7 +1,8 @@
 /** Starts a real redis-server on a free loopback port for a test suite. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { missingServers, REQUIRED_SERVERS } from './global-setup.ts';
@@ -16,6 +17,19 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts the server again on the same port (after kill or on a live server). */
   restart(): Promise<void>;
+  /** With `tls`: the self-signed certificate to trust (e.g. NODE_EXTRA_CA_CERTS). */
+  caFile?: string;
+}
+
+/** A throwaway EC certificate for 127.0.0.1, made with the openssl command. */
+function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  return { cert, key };
 }
 
 const NOT_FOUND = 'redis-server not found on PATH; install it with: sudo bash scripts/install-test-deps.sh (Debian: apt-get install redis-server)';
@@ -25,19 +39,22 @@ const NOT_FOUND = 'redis-server not found on PATH; install it with: sudo bash sc
  * commands and scripts whose keys hash to different slots (CROSSSLOT), just like a real cluster.
  * Its URL is `redis+cluster://…`.
  */
-export async function startRedis(options: { cluster?: boolean; password?: string } = {}): Promise<RedisServer> {
-  if (options.cluster && options.password) throw new Error('startRedis: cluster with a password is not supported by this helper');
+export async function startRedis(options: { cluster?: boolean; password?: string; tls?: boolean } = {}): Promise<RedisServer> {
+  if (options.cluster && (options.password || options.tls)) throw new Error('startRedis: a cluster with a password or TLS is not supported by this helper');
   const redisEntry = REQUIRED_SERVERS.filter((r) => r.binary === 'redis-server');
   if (missingServers(process.env.PATH ?? '', redisEntry).length > 0) throw new Error(NOT_FOUND);
 
   const dir = mkdtempSync(join(tmpdir(), 'porta-redis-'));
   const port = await freePort();
+  const tlsFiles = options.tls ? selfSignedCertificate(dir) : undefined;
   let child: ChildProcess | undefined;
 
   const launch = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--loglevel', 'warning'];
-    // A lone node never learns its own address from peers: announce it, or CLUSTER SLOTS reports an empty IP.
     if (options.password) args.push('--requirepass', options.password);
+    // TLS only: the plain port is closed. The certificate is self-signed for IP 127.0.0.1 (see `caFile`).
+    if (tlsFiles) args.splice(0, 2, '--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key, '--tls-ca-cert-file', tlsFiles.cert, '--tls-auth-clients', 'no');
+    // A lone node never learns its own address from peers: announce it, or CLUSTER SLOTS reports an empty IP.
     if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
     const proc = spawn('redis-server', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -47,7 +64,7 @@ export async function startRedis(options: { cluster?: boolean; password?: string
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`redis-server exited early (code ${code}): ${stderr.trim()}`))));
     exited.catch(() => undefined);
-    await Promise.race([waitForPong(port, 10_000), exited]);
+    await Promise.race([waitForPong(port, 10_000, Boolean(tlsFiles)), exited]);
     if (options.cluster) await Promise.race([claimAllSlots(port), exited]);
   };
 
@@ -64,7 +81,8 @@ export async function startRedis(options: { cluster?: boolean; password?: string
   return {
     url: options.cluster
       ? `redis+cluster://127.0.0.1:${port}`
-      : `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
+      : `${tlsFiles ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
+    caFile: tlsFiles?.cert,
     port,
     async stop() {
       await killChild('SIGTERM');
@@ -81,18 +99,19 @@ export async function startRedis(options: { cluster?: boolean; password?: string
 }
 
 /** Resolves once the server answers PING with PONG on `port`. */
-async function waitForPong(port: number, timeoutMs: number): Promise<void> {
+async function waitForPong(port: number, timeoutMs: number, tls = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await pingOnce(port)) return;
+    if (await pingOnce(port, tls)) return;
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-function pingOnce(port: number): Promise<boolean> {
+function pingOnce(port: number, tls = false): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    // Readiness probe only: the certificate is checked by the code under test, not here.
+    const socket = tls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : connect({ host: '127.0.0.1', port });
     let reply = '';
     const done = (ok: boolean) => {
       socket.destroy();
@@ -100,7 +119,7 @@ function pingOnce(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'));
     socket.on('data', (d) => {
       reply += d.toString();
       // -NOAUTH: a server with requirepass is up, it just wants a password first.
