@@ -124,12 +124,19 @@ describe('checksums', () => {
     expect(w.bbb.received.length).toBe(before);
   });
 
-  it('refuses a replayed state-changing call', async () => {
-    const url = `${w.proxy.url}/bigbluebutton/api/create?${signed('create', 'meetingID=replay&name=Replay')}`;
-    const first = await call(url, { method: 'GET', headers: { 'x-test-user': 'free-rex' } });
-    expect(xmlTag(first.text, 'returncode')).toBe('SUCCESS');
-    const again = await call(url, { method: 'GET', headers: { 'x-test-user': 'free-rex' } });
-    expect(xmlTag(again.text, 'messageKey')).toBe('checksumError');
+  it('refuses a replayed state-changing call, and a replayed create once its meeting ended', async () => {
+    const create = `${w.proxy.url}/bigbluebutton/api/create?${signed('create', 'meetingID=replay&name=Replay')}`;
+    const headers = { 'x-test-user': 'free-rex' };
+    expect(xmlTag((await call(create, { method: 'GET', headers })).text, 'returncode')).toBe('SUCCESS');
+    // Greenlight repeats the same create when a second moderator starts the running room: harmless.
+    expect(xmlTag((await call(create, { method: 'GET', headers })).text, 'messageKey')).toBe('duplicateWarning');
+    const end = `${w.proxy.url}/bigbluebutton/api/end?${signed('end', 'meetingID=replay')}`;
+    expect(xmlTag((await call(end, { method: 'GET', headers })).text, 'messageKey')).toBe('sentEndMeetingRequest');
+    expect(xmlTag((await call(end, { method: 'GET', headers })).text, 'messageKey')).toBe('checksumError');
+    // The captured create URL cannot start a new meeting.
+    const replayed = await call(create, { method: 'GET', headers });
+    expect(xmlTag(replayed.text, 'messageKey')).toBe('checksumError');
+    expect(w.bbb.meetings().filter((m) => m.meetingID === 'replay')).toHaveLength(1);
   });
 });
 

@@ -103,7 +103,10 @@ export function createMeetingsEnforcer(options: MeetingsEnforcerOptions): Servic
     if (!algorithm || checksum === undefined) return { refuse: checksumError() };
     if (STATE_CHANGING.has(call)) {
       const fresh = await kv.setIfAbsent(`bbb:seen:${checksum.toLowerCase()}`, '1', replayWindow);
-      if (!fresh) {
+      // Greenlight sends the very same `create` each time a moderator starts a room; repeating it for
+      // a meeting that still runs only gets `duplicateWarning`. Replaying it once the meeting ended
+      // would start a new one, and is refused like every other replay.
+      if (!fresh && !(call === 'create' && (await stillRunning(query.get('meetingID'))))) {
         logger.warn({ service: options.service.id, call }, 'bbb: replayed checksum refused');
         return { refuse: checksumError() };
       }
@@ -114,6 +117,13 @@ export function createMeetingsEnforcer(options: MeetingsEnforcerOptions): Servic
       if (refusal) return refusal;
     }
     return { admit: { url: resign(request.path, call, query, algorithm) } };
+  }
+
+  async function stillRunning(meetingID: string | undefined): Promise<boolean> {
+    if (meetingID === undefined) return false;
+    const tracked = await book.get(meetingID);
+    if (!tracked || (tracked.grantedMinutes > 0 && clock.now() >= tracked.createdAt + tracked.grantedMinutes * 60_000)) return false;
+    return sweeper.refresh(tracked);
   }
 
   async function refuseExpiredJoin(query: BbbQuery): Promise<Outcome | undefined> {
