@@ -31,6 +31,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       maxHeaderSize: options.maxHeaderSize ?? 16384,
       headersTimeout: options.headersTimeoutMs ?? 10000,
       requestTimeout: 0, // long uploads and downloads are legitimate; the head timeout guards slow clients
+      // Node checks the head timeout on this interval (default 30 s): check often enough that a
+      // slowloris connection is closed close to the timeout, not up to 30 s later.
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor((options.headersTimeoutMs ?? 10000) / 2))),
       keepAliveTimeout: 5000,
     },
     options.handler,
