@@ -19,7 +19,7 @@ import type { Stores } from '../store/types.ts';
 import { compilePolicy, type CompiledPolicy } from './compile.ts';
 import { diff, type Change } from './diff.ts';
 import { DEFAULT_POLICY_FILE, InvalidPolicyError, readPolicyFile } from './load.ts';
-import { validatePolicy, type PolicyValidationOptions } from './schema.ts';
+import { referencedServices, validatePolicy, type PolicyValidationOptions } from './schema.ts';
 import type { PolicyDocument } from './types.ts';
 
 export const POLICY_COLLECTION = 'policy';
@@ -199,11 +199,22 @@ export class PolicyStore {
   }
 
   /**
+   * A change may not name a service that is neither configured nor already named by the policy in
+   * force: typos are caught, but a policy seeded with services this deployment does not run (the
+   * shipped defaults) can still be edited without first deleting those rules.
+   */
+  private changeValidation(): PolicyValidationOptions {
+    const { knownServices } = this.validation;
+    if (!knownServices) return {};
+    return { knownServices: [...new Set([...knownServices, ...referencedServices(this.active.submitted)])] };
+  }
+
+  /**
    * Validates and stores a new version. `expectedVersion` (what the admin edited) guards against
    * overwriting someone else's change; without it the latest stored version is the base.
    */
   async update(document: unknown, who: Actor, expectedVersion?: number): Promise<PolicyVersion> {
-    const checked = validatePolicy(document, this.validation);
+    const checked = validatePolicy(document, this.changeValidation());
     if (!checked.ok) throw new InvalidPolicyError(checked.problems);
     return this.write(document, who, { action: 'update' }, expectedVersion);
   }
@@ -212,7 +223,7 @@ export class PolicyStore {
   async revert(version: number, who: Actor): Promise<PolicyVersion> {
     const target = await this.getVersion(version);
     if (!target) throw notFound(`There is no policy version ${version}.`);
-    const checked = validatePolicy(target.document, this.validation);
+    const checked = validatePolicy(target.document, this.changeValidation());
     if (!checked.ok) throw new InvalidPolicyError(checked.problems, `Policy version ${version}`);
     return this.write(target.document, who, { action: 'revert', revertedTo: version });
   }

@@ -190,6 +190,19 @@ function referenceProblems(raw: Record<string, unknown>, options: PolicyValidati
   return problems;
 }
 
+/** Every service id a (raw) document names: in rules and in rate limits. */
+export function referencedServices(raw: unknown): Set<string> {
+  const found = new Set<string>();
+  if (!isRecord(raw)) return found;
+  const add = (id: unknown) => {
+    if (typeof id === 'string') found.add(id);
+  };
+  if (Array.isArray(raw.rules)) for (const rule of raw.rules) if (isRecord(rule) && Array.isArray(rule.services)) rule.services.forEach(add);
+  if (isRecord(raw.rateLimits) && isRecord(raw.rateLimits.services)) Object.keys(raw.rateLimits.services).forEach(add);
+  if (isRecord(raw.plans)) for (const plan of Object.values(raw.plans)) if (isRecord(plan) && isRecord(plan.rateLimits)) Object.keys(plan.rateLimits).forEach(add);
+  return found;
+}
+
 export type PolicyValidation = { ok: true; policy: PolicyDocument } | { ok: false; problems: PolicyProblem[] };
 
 function present(raw: unknown, path: PropertyKey[]): boolean {

@@ -165,6 +165,23 @@ describe('PolicyStore (embedded)', () => {
     }
   });
 
+  it('seeds the shipped defaults where only some of their services run, and still refuses newly named unknown services', async () => {
+    const small = new EmbeddedStores({ path: ':memory:', clock });
+    const only = await PolicyStore.open({ stores: small, clock, pollMs: 0, knownServices: ['agora'] });
+    try {
+      expect(only.version).toBe(1);
+      // Editing a plan works although the seeded rules name oficina and meetings.
+      await only.update(edit(defaultDoc(), 'plans.oficina-basic.storage', '2 GB'), 'admin-1');
+      expect(only.version).toBe(2);
+      const typo = edit(defaultDoc(), 'rules.5.services', ['agroa']);
+      await expect(only.update(typo, 'admin-1')).rejects.toMatchObject({ fields: { 'rules.5.services.0': 'unknown service "agroa"' } });
+      expect(only.version).toBe(2);
+    } finally {
+      await only.close();
+      await small.close();
+    }
+  });
+
   it('refuses to start from an invalid initial file', async () => {
     const empty = new EmbeddedStores({ path: ':memory:' });
     try {
