@@ -1,0 +1,109 @@
+/** The gateway's pure parts, table-driven: path normalisation, routes, spoofable headers, client address, return URLs. */
+import { describe, it, expect } from '@jest/globals';
+import { normalisePath } from '../../gateway/steps/normalise-path.ts';
+import { createRouteTable } from '../../gateway/steps/match-route.ts';
+import { isSpoofable } from '../../gateway/steps/strip-headers.ts';
+import { createClientAddressResolver } from '../../gateway/client-address.ts';
+import { safeReturnTo } from '../../gateway/session/return-to.ts';
+import { readCookie, withoutCookie } from '../../gateway/session/cookie.ts';
+import { parseConfig } from '../../config/load.ts';
+
+describe('normalisePath', () => {
+  it.each([
+    ['/', '/'],
+    ['/a/b', '/a/b'],
+    ['/a/./b', '/a/b'],
+    ['/a/../b', '/b'],
+    ['/../../etc/passwd', '/etc/passwd'],
+    ['//admin', '/admin'],
+    ['/a//b///c', '/a/b/c'],
+    ['/a/b/', '/a/b/'],
+    ['/a/b/..', '/a/'],
+    ['/%2e%2e/admin', '/admin'],
+    ['/public/%2E%2E/admin', '/admin'],
+    ['/%61dmin', '/admin'],
+    ['/a%7eb', '/a~b'],
+    ['/caf%c3%a9', '/caf%C3%A9'],
+    ['/a%20b', '/a%20B'.replace('B', 'b')],
+    ['/ADMIN', '/ADMIN'],
+  ])('%s → %s', (raw, expected) => {
+    expect(normalisePath(raw)).toBe(expected);
+  });
+
+  it.each(['/public/..%2Fadmin', '/a%2fb', '/a%5Cb', '/a\\b', '/a%00b', '/a%0d%0ab', '/a%zzb', '/a%2', '/public/%252e%252e/admin', '/a%252Fb', '/x/..;/admin', 'admin', '/a\u0001b'])('refuses %s with 400', (raw) => {
+    expect(() => normalisePath(raw)).toThrow(expect.objectContaining({ status: 400 }));
+  });
+});
+
+describe('routes', () => {
+  const config = parseConfig({
+    services: [
+      { id: 'root', name: 'Root', upstream: 'http://127.0.0.1:1', pathPrefix: '/' },
+      { id: 'api', name: 'API', upstream: 'http://127.0.0.1:2', pathPrefix: '/api' },
+      { id: 'api-v2', name: 'API 2', upstream: 'http://127.0.0.1:3', pathPrefix: '/api/v2/' },
+      { id: 'cloud', name: 'Cloud', upstream: 'http://127.0.0.1:4', host: 'cloud.example.coop' },
+    ],
+  });
+  const routes = createRouteTable(config.services);
+  it.each([
+    ['localhost', '/', 'root'],
+    ['localhost', '/api', 'api'],
+    ['localhost', '/api/x', 'api'],
+    ['localhost', '/apix', 'root'],
+    ['localhost', '/api/v2', 'api-v2'],
+    ['localhost', '/api/v2/items', 'api-v2'],
+    ['cloud.example.coop', '/api/x', 'cloud'],
+  ])('%s %s → %s', (host, path, id) => {
+    expect(routes.match(host, path)?.id).toBe(id);
+  });
+});
+
+describe('spoofable headers', () => {
+  it.each(['x-forwarded-user', 'X_Forwarded_User', 'x_forwarded-email', 'remote-user', 'REMOTE_GROUPS', 'remote_name', 'x-forwarded-preferred-username', 'X-Forwarded-Access-Token'])('%s is removed', (name) => {
+    expect(isSpoofable(name)).toBe(true);
+  });
+  it.each(['x-forwarded-for', 'x-request-id', 'remote', 'user', 'authorization'])('%s is kept', (name) => {
+    expect(isSpoofable(name)).toBe(false);
+  });
+});
+
+describe('client address', () => {
+  const resolver = createClientAddressResolver(['10.0.0.0/8', '192.168.1.5']);
+  it.each([
+    ['203.0.113.9', '1.2.3.4', '203.0.113.9'],
+    ['10.1.2.3', '1.2.3.4', '1.2.3.4'],
+    ['::ffff:10.1.2.3', '1.2.3.4', '1.2.3.4'],
+    ['10.1.2.3', '6.6.6.6, 1.2.3.4, 192.168.1.5', '1.2.3.4'],
+    ['10.1.2.3', 'garbage', '10.1.2.3'],
+    ['192.168.1.6', '1.2.3.4', '192.168.1.6'],
+  ])('from %s with X-Forwarded-For %s → %s', (remote, xff, expected) => {
+    expect(resolver.resolve(remote, xff)).toBe(expected);
+  });
+  it('believes nothing without trusted proxies', () => {
+    expect(createClientAddressResolver([]).resolve('10.0.0.1', '1.2.3.4')).toBe('10.0.0.1');
+  });
+});
+
+describe('return URLs and cookies', () => {
+  const hosts = new Set(['gw.example.coop', 'cloud.example.coop']);
+  it.each([
+    ['/app?x=1', '/app?x=1'],
+    ['//evil.example/x', '/'],
+    ['/\\evil.example', '/'],
+    ['https://cloud.example.coop/files', 'https://cloud.example.coop/files'],
+    ['https://evil.example/', '/'],
+    ['javascript:alert(1)', '/'],
+    ['https://user:pw@cloud.example.coop/', '/'],
+    [undefined, '/'],
+  ])('%s → %s', (value, expected) => {
+    expect(safeReturnTo(value, hosts)).toBe(expected);
+  });
+
+  it('reads only a well-formed session cookie, and removes it from what goes upstream', () => {
+    const value = 'a'.repeat(43);
+    expect(readCookie(`x=1; porta_session=${value}; y=2`, 'porta_session')).toBe(value);
+    expect(readCookie(`xporta_session=${value}`, 'porta_session')).toBeUndefined();
+    expect(readCookie('porta_session=short', 'porta_session')).toBeUndefined();
+    expect(withoutCookie(`x=1; porta_session=${value}; y=2`, 'porta_session')).toBe('x=1; y=2');
+  });
+});
