@@ -98,6 +98,23 @@ async function ingest(stores: Stores, dir: string, redisUrl: string): Promise<{ 
   };
 }
 
+/** What `record()` costs the request path: the call alone, timed, with a ledger that only counts. */
+async function hotPath(dir: string): Promise<string[]> {
+  let taken = 0;
+  const ledger = { append: async (_s: string, entries: unknown[]) => ((taken += entries.length), entries.length) } as unknown as Stores['ledger'];
+  const recorder = createUsageRecorder({ ledger, journal: openJournal(join(dir, 'hot-journal'), silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50_000 });
+  const n = 100_000;
+  let inCalls = 0;
+  for (let done = 0; done < n; ) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 1000; i++, done++) recorder.record({ subject: `acc-${done % ACCOUNTS}`, service: 'agora', kind: 'request', units: { requests: 1, bytesIn: 200, bytesOut: 4096 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 3 });
+    inCalls += Number(process.hrtime.bigint() - t);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await recorder.close();
+  return [`hot path: record() takes ${(inCalls / n / 1000).toFixed(1)} µs per call (journal write included); ${fmt(taken)} of ${fmt(n)} handed to the ledger`];
+}
+
 /** March 2026: every account uses one service a day (rotating), and holds a subscription. */
 async function seedMonth(stores: Stores): Promise<{ records: number; schedule: FeeSchedule }> {
   const from = Date.UTC(2026, 2, 1);
@@ -157,10 +174,13 @@ export async function run(): Promise<{ name: string; lines: string[] }> {
   // BENCH_METERING_STORE=embedded runs the report half on the SQLite store instead (the ingest half needs Redis).
   const stores = await createStores(process.env.BENCH_METERING_STORE === 'embedded' ? { kind: 'embedded', path: join(dir, 'bench.db'), keyPrefix: '' } : { kind: 'redis', url: redis.url, keyPrefix: 'bench:', path: 'unused' });
   try {
-    const only = process.env.BENCH_METERING_ONLY; // `ingest` or `report`, to run one half
-    const a = only === 'report' ? { ok: true, lines: [] } : await ingest(stores, dir, redis.url);
-    const b = only === 'ingest' ? { ok: true, lines: [] } : await report(stores, stores.kind === 'redis' ? redis.url : undefined);
-    return { name: `metering (Redis ledger; ${a.ok && b.ok ? 'PASS' : 'FAIL'})`, lines: [...a.lines, ...b.lines] };
+    const only = process.env.BENCH_METERING_ONLY; // `hot`, `ingest` or `report`, to run one part
+    const runs = (part: string) => only === undefined || only === part;
+    const skipped = { ok: true, lines: [] };
+    const hot = runs('hot') ? await hotPath(dir) : [];
+    const a = runs('ingest') ? await ingest(stores, dir, redis.url) : skipped;
+    const b = runs('report') ? await report(stores, stores.kind === 'redis' ? redis.url : undefined) : skipped;
+    return { name: `metering (Redis ledger; ${a.ok && b.ok ? 'PASS' : 'FAIL'})`, lines: [...hot, ...a.lines, ...b.lines] };
   } finally {
     await stores.close();
     await redis.stop();

@@ -225,7 +225,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
    * `maxInFlight` appends at once (the round trips overlap); ids make their order irrelevant.
    */
   async function drain(force: boolean): Promise<void> {
-    if (flushing && !force) return;
+    if ((flushing || closed) && !force) return; // after close only close() itself drains
     while (flushing) await flushing;
     if (!force && performance.now() < retryAt) return;
     const run = (async () => {

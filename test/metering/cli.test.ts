@@ -12,7 +12,7 @@ import { loadFixture, loadLedger } from './fixture.ts';
 
 describe('porta report --period YYYY-MM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'porta-report-cli-'));
-  const config = parseConfig({ store: { kind: 'embedded', path: 'porta.db' }, dataDir: dir, metering: { journalPath: join(dir, 'journal') } });
+  const config = parseConfig({ store: { kind: 'embedded', path: join(dir, 'porta.db') }, dataDir: dir, metering: { journalPath: join(dir, 'journal') } });
 
   const run = async (...args: string[]) => {
     let out = '';

@@ -95,7 +95,8 @@ describe('usage recorder over the embedded ledger', () => {
   it('flushes by count without being asked', async () => {
     recorder = make({ flushBatchSize: 10 });
     for (let i = 0; i < 25; i++) recorder.record(use(i));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the count-triggered flush runs on setImmediate
+    // The count-triggered flushes run on setImmediate, not inside record(); wait for them (no flush() call).
+    for (let waited = 0; recorder.stats().pending > 5 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await ledger.count(USAGE_STREAM)).toBe(20);
     expect(recorder.stats().pending).toBe(5);
   });
@@ -103,7 +104,7 @@ describe('usage recorder over the embedded ledger', () => {
   it('flushes on the interval', async () => {
     recorder = make({ flushIntervalMs: 20 });
     recorder.record(use(1));
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    for (let waited = 0; recorder.stats().pending > 0 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await ledger.count(USAGE_STREAM)).toBe(1);
   });
 
