@@ -7,7 +7,7 @@
  * Unknown usernames count exactly like wrong passwords, so the throttle does not reveal which exist.
  */
 import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../../kernel/errors.ts';
+import { AppError, storeUnavailable } from '../../kernel/errors.ts';
 
 export interface LimiterOptions {
   keyPrefix: string;
@@ -65,7 +65,17 @@ export async function createLoginThrottle(makeLimiter: LimiterFactory, settings:
   ]);
   const userKey = (login: string, ip: string) => `${login.trim().toLowerCase()}|${ip}`;
 
-  return {
+  // A store that cannot count failures must not let guesses through unchecked: fail closed (503).
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw storeUnavailable('Sign-in', error);
+    }
+  };
+
+  const throttle: LoginThrottle = {
     async check(login, ip) {
       const [byUser, byIp] = await Promise.all([consecutive.get(userKey(login, ip)), perIp.get(ip)]);
       let waitMs = 0;
@@ -82,5 +92,10 @@ export async function createLoginThrottle(makeLimiter: LimiterFactory, settings:
     async success(login, ip) {
       await consecutive.delete(userKey(login, ip));
     },
+  };
+  return {
+    check: (login, ip) => guarded(() => throttle.check(login, ip)),
+    failure: (login, ip) => guarded(() => throttle.failure(login, ip)),
+    success: (login, ip) => guarded(() => throttle.success(login, ip)),
   };
 }

@@ -7,7 +7,8 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { startIdp, SERVICE, GATEWAY_URL, type IdpHarness } from './helpers/harness.ts';
 import { runKeysCommand } from '../../idp/cli/keys.ts';
-import { keyRetentionSeconds, loadCookieKeys } from '../../idp/provider/keys.ts';
+import { createStores } from '../../store/index.ts';
+import { keyRetentionSeconds, loadCookieKeys, loadSigningKeys } from '../../idp/provider/keys.ts';
 import { gatewayClientSecret } from '../../idp/provider/clients.ts';
 
 async function jwksKids(h: IdpHarness): Promise<string[]> {
@@ -87,6 +88,22 @@ describe('IdP keys', () => {
     await expect(h.idp.verifyAccessToken(token, GATEWAY_URL)).resolves.toMatchObject({ sub: SERVICE.clientId });
     expect(await gatewayClientSecret(h.config, h.stores.documents)).toBe(secret);
     expect(await loadCookieKeys(h.stores.documents)).toEqual(cookieKeys);
+  });
+
+  it('agrees on one key when several processes start at once on an empty store', async () => {
+    const stores = await createStores({ kind: 'embedded', path: ':memory:', keyPrefix: 'porta:' });
+    try {
+      const results = await Promise.all([loadSigningKeys(stores.documents), loadSigningKeys(stores.documents), loadSigningKeys(stores.documents)]);
+      const first = results[0]!.map((k) => k.kid);
+      expect(first).toHaveLength(1);
+      for (const r of results) expect(r.map((k) => k.kid)).toEqual(first);
+      expect((await loadSigningKeys(stores.documents)).map((k) => k.kid)).toEqual(first);
+      const cookies = await Promise.all([loadCookieKeys(stores.documents), loadCookieKeys(stores.documents)]);
+      expect(cookies[0]).toEqual(cookies[1]);
+      expect(await loadCookieKeys(stores.documents, ['configured-cookie-key-0123456789abcdef'])).toEqual(['configured-cookie-key-0123456789abcdef']);
+    } finally {
+      await stores.close();
+    }
   });
 
   it('explains its usage for anything but rotate', async () => {

@@ -104,10 +104,14 @@ export interface StartOptions {
   trustProxy?: string;
   /** config.server.trustedProxies; default none. */
   trustedProxies?: string[];
+  /** The issuer, when several processes serve one (default: this listener's URL). */
+  issuer?: string;
 }
 
 export interface IdpHarness {
   issuer: string;
+  /** Where this process listens (equals `issuer` unless one was given). */
+  url: string;
   config: PortaConfig;
   idp: Idp;
   stores: Stores;
@@ -131,7 +135,8 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
   let app: express.Express | undefined;
   const server = createServer((req, res) => (app ? app(req, res) : res.writeHead(503).end()));
   const port = await listen(server, options.port);
-  const issuer = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${port}`;
+  const issuer = options.issuer ?? url;
 
   const storeChoice = options.store ?? { kind: 'embedded' };
   const config = parseConfig({
@@ -201,6 +206,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
 
   const harness: IdpHarness = {
     issuer,
+    url,
     config,
     idp,
     stores,
