@@ -101,6 +101,10 @@ export async function aggregateDay(deps: AggregateDeps, day: string): Promise<Da
     if (record === undefined) continue;
     acc.add(subjectOf(record.subject), record.collective, record.service, 1, record.units);
   }
+  // Retention may have made the day final while we read (and deleted records under us): keep its aggregate.
+  if (from < (await retentionMeta(deps.documents)).deletedBefore) {
+    return (await deps.documents.get<DailyAggregate>(DAILY, day)) ?? { day, rows: [], records: 0 };
+  }
   const aggregate: DailyAggregate = { day, rows: acc.sorted(), records: acc.records };
   await deps.documents.write([{ collection: DAILY, id: day, doc: aggregate }]);
   return aggregate;
