@@ -170,14 +170,38 @@ describe('policy over a shared real Redis, two processes', () => {
     }
   });
 
+  it('concurrent changes from two processes: each version is written once, losers get 409, nothing is lost silently', async () => {
+    const before = await one.documents.version('policy', 'current');
+    const attempts = Array.from({ length: 8 }, (_, i) => {
+      const doc = edit(structuredClone(a.current().submitted as Draft), 'plans.free.hostedMinutesPerDay', 100 + i);
+      return (i % 2 ? a : b).update(doc, `admin-${i}`).then(
+        (record) => ({ ok: true as const, version: record.version, minutes: 100 + i }),
+        (error: { status?: number }) => ({ ok: false as const, status: error.status }),
+      );
+    });
+    const results = await Promise.all(attempts);
+    const wins = results.filter((r) => r.ok);
+    expect(wins.length).toBeGreaterThanOrEqual(1);
+    expect(results.filter((r) => !r.ok).every((r) => r.status === 409)).toBe(true);
+    expect(new Set(wins.map((w) => w.version)).size).toBe(wins.length);
+    const after = await one.documents.version('policy', 'current');
+    expect(after).toBe(before + wins.length);
+    const history = await a.history();
+    expect(history.map((h) => h.version)).toEqual(Array.from({ length: after }, (_, i) => i + 1));
+    // The last version written is the one in force.
+    const last = wins.reduce((x, y) => (y.version > x.version ? y : x));
+    expect((await a.getVersion(after))?.who).toBe(`admin-${last.minutes - 100}`);
+  });
+
   it('a revert restores version 1 exactly, everywhere', async () => {
     const v1 = (await request(app).get('/api/v1/policy/history/1')).body.document;
     const inB = nextChange(b, 1000);
     const res = await request(app).post('/api/v1/policy/revert/1');
-    expect(res.body).toMatchObject({ version: 3, action: 'revert', revertedTo: 1 });
-    const seen = await watcher.next((e) => e.version === 3, 1000);
+    expect(res.body).toMatchObject({ action: 'revert', revertedTo: 1 });
+    const version = res.body.version as number;
+    const seen = await watcher.next((e) => e.version === version, 1000);
     expect(seen.freeMeetingMinutes).toBe(60);
     expect((await inB).submitted).toEqual(v1);
-    expect((await request(app).get('/api/v1/policy')).body).toEqual({ version: 3, document: v1 });
+    expect((await request(app).get('/api/v1/policy')).body).toEqual({ version, document: v1 });
   });
 });
