@@ -16,7 +16,7 @@ export default tseslint.config(
     files: ['admin-ui/web/**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['window', 'document', 'navigator', 'location', 'history', 'localStorage', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'Blob', 'FormData', 'TextEncoder', 'crypto', 'btoa', 'atob', 'setTimeout', 'clearTimeout', 'CSS', 'Intl', 'structuredClone', 'console', 'Element', 'HTMLElement', 'HTMLAnchorElement'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'navigator', 'location', 'history', 'localStorage', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'Blob', 'FormData', 'TextEncoder', 'crypto', 'btoa', 'atob', 'setTimeout', 'clearTimeout', 'CSS', 'Intl', 'structuredClone', 'console', 'Node', 'Element', 'HTMLElement', 'HTMLAnchorElement'].map((name) => [name, 'readonly']),
       ),
     },
   },

@@ -96,6 +96,8 @@ describe('admin UI: platform pages', () => {
     const row = page.getByRole('row').filter({ hasText: 'account.update' });
     await row.first().waitFor();
     expect(await row.first().textContent()).toContain(joan.id);
+    // Who acted is shown by username.
+    expect(await row.first().getByRole('cell').first().textContent()).toBe('ada');
     await shot(page, 'audit');
   }, 60_000);
 

@@ -105,7 +105,7 @@ export async function collectivePage(ctx) {
     await invitationsSection(collective, reload),
     me.platformAdmin ? addManagerSection(collective, reload) : null,
     await usageSection(collective),
-    await auditSection(collective),
+    await auditSection(collective, members),
     me.platformAdmin ? deleteSection(collective, ctx) : null,
   );
 }
@@ -301,15 +301,24 @@ async function usageSection(c) {
   return section(t('collective.usage'), holder);
 }
 
-/** The collective's own audit log (its managers may read it). @param {Collective} c */
-async function auditSection(c) {
+/**
+ * The collective's own audit log (its managers may read it), newest first, with members' names
+ * instead of account ids where known.
+ * @param {Collective} c @param {any[]} members
+ */
+async function auditSection(c, members) {
   let content;
+  /** @type {Map<string, string>} */
+  const names = new Map(members.map((m) => [m.id ?? m.accountId, m.name || m.username]));
+  /** @param {string} text */
+  const named = (text) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => names.get(id) ?? id);
   try {
     const body = await api.get(`/collectives/${enc(c.id)}/audit?limit=20`);
+    const events = [...itemsOf(body)].sort((a, b) => b.time - a.time);
     content = table(
       t('collective.audit'),
       [t('audit.when'), t('audit.who'), t('audit.action'), t('audit.target')],
-      itemsOf(body).map((e) => [formatTime(e.time), e.actor, h('code', null, e.action), `${e.target?.type ?? ''} ${e.target?.id ?? ''}`]),
+      events.map((e) => [formatTime(e.time), named(String(e.actor)), h('code', null, e.action), named(`${e.target?.type ?? ''} ${e.target?.id ?? ''}`)]),
       t('audit.empty'),
     );
   } catch (error) {

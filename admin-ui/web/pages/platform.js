@@ -69,12 +69,17 @@ export async function auditPage(ctx) {
   let content;
   try {
     const body = await api.get(`/audit?limit=100${cursor ? `&cursor=${enc(cursor)}` : ''}`);
-    const items = itemsOf(body);
+    const items = [...itemsOf(body)].sort((a, b) => b.time - a.time);
+    // Who acted, by username (a few lookups; accounts that are gone keep their id).
+    /** @type {Map<string, string>} */
+    const names = new Map();
+    const actors = [...new Set(items.map((e) => String(e.actor)))].filter((a) => /^[0-9a-f-]{36}$/.test(a)).slice(0, 30);
+    await Promise.all(actors.map((id) => api.get(`/accounts/${enc(id)}`).then((a) => names.set(id, a.username), () => undefined)));
     content = [
       table(
         t('audit.title'),
         [t('audit.when'), t('audit.who'), t('audit.action'), t('audit.target'), t('audit.collective')],
-        items.map((e) => [formatTime(e.time), e.actor, h('code', null, e.action), `${e.target?.type ?? ''} ${e.target?.id ?? ''}`, e.collectiveId ?? '']),
+        items.map((e) => [formatTime(e.time), names.get(e.actor) ?? e.actor, h('code', null, e.action), `${e.target?.type ?? ''} ${e.target?.id ?? ''}`, e.collectiveId ?? '']),
         t('audit.empty'),
       ),
       body.next ? link(`/admin/audit?cursor=${enc(body.next)}`, t('common.older')) : null,
