@@ -15,7 +15,9 @@
  *   `Content-Length` and `X-File-MD5` or `OC-Checksum`), answered 200 with a JSON result per file;
  * - its own quota (Sabre `QuotaPlugin` rules: length = `X-Expected-Entity-Length` or `Content-Length`,
  *   max'ed with `OC-Total-Length`) answering 507 with Sabre's DAV error XML;
- * - the legacy `OC-Chunked` protocol was removed in Nextcloud 30: answered 400 here too.
+ * - the legacy `OC-Chunked` protocol was removed in Nextcloud 30: answered 400 here too;
+ * - the OCS user API as an admin (`GET`/`PUT /ocs/v1.php/cloud/users/<uid>`, `OCS-APIRequest: true`,
+ *   `key=quota&value=5 GB|<bytes>|none`), answering OCS v1 XML (HTTP 200, statuscode 100).
  * Users authenticate with `X-Forwarded-User` (header auth behind a trusted proxy) or Basic credentials.
  * Trash bin, versions and shares are not simulated. Tests read `usedBytes(user)` and `peakUsedBytes(user)`
  * to assert what the upstream actually holds.
@@ -42,6 +44,8 @@ export interface WebdavSimulatorOptions {
   quotas?: Record<string, number>;
   /** Basic credentials accepted: user → password. */
   passwords?: Record<string, string>;
+  /** The admin of the OCS user API. */
+  admin?: { user: string; password: string };
 }
 
 export interface WebdavSimulator {
@@ -56,6 +60,7 @@ export interface WebdavSimulator {
   stagedBytes(user: string): number;
   fileSize(user: string, path: string): number | undefined;
   setQuota(user: string, bytes: number | undefined): void;
+  quotaOf(user: string): number | undefined;
   /** Puts a file in place directly (test setup). */
   seed(user: string, path: string, content: Buffer): void;
   /** How many requests of each method arrived. */
@@ -252,10 +257,44 @@ export async function startWebdavSimulator(options: WebdavSimulatorOptions = {})
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
   }
 
+  const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
+  function parseQuota(value: string): number | undefined | 'invalid' {
+    if (value === 'none' || value === 'default') return undefined;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)?\s*$/i.exec(value);
+    if (!m) return 'invalid';
+    return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
+  }
+
+  function ocs(res: ServerResponse, httpStatus: number, statuscode: number, message: string, data = ''): void {
+    res.writeHead(httpStatus, { 'content-type': 'application/xml; charset=utf-8' });
+    res.end(`<?xml version="1.0"?>\n<ocs><meta><status>${statuscode === 100 ? 'ok' : 'failure'}</status><statuscode>${statuscode}</statuscode><message>${escapeXml(message)}</message></meta><data>${data}</data></ocs>`);
+  }
+
+  async function handleOcs(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+    const auth = req.headers.authorization ?? '';
+    const [user, password] = auth.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString().split(':') : [];
+    if (req.headers['ocs-apirequest'] !== 'true') return ocs(res, 401, 997, 'CSRF check failed');
+    if (!options.admin || user !== options.admin.user || password !== options.admin.password) return ocs(res, 401, 997, 'Current user is not logged in');
+    const s = space(uid);
+    if (req.method === 'PUT') {
+      const body = new URLSearchParams((await readBody(req))?.toString() ?? '');
+      if (body.get('key') !== 'quota') return ocs(res, 200, 102, 'Invalid key');
+      const quota = parseQuota(body.get('value') ?? '');
+      if (quota === 'invalid') return ocs(res, 200, 102, 'Invalid quota value');
+      s.quota = quota;
+      return ocs(res, 200, 100, 'OK');
+    }
+    const u = used(s);
+    const total = s.quota === undefined ? u : s.quota;
+    return ocs(res, 200, 100, 'OK', `<id>${escapeXml(uid)}</id><enabled>1</enabled><quota><free>${s.quota === undefined ? -3 : Math.max(0, s.quota - u)}</free><used>${u}</used><total>${total}</total><relative>${total > 0 ? ((u / total) * 100).toFixed(2) : 0}</relative><quota>${s.quota ?? -3}</quota></quota>`);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     counts[method] = (counts[method] ?? 0) + 1;
     const url = new URL(req.url ?? '/', 'http://sim');
+    const ocsUser = /^\/ocs\/v[12]\.php\/cloud\/users\/([^/]+)$/.exec(url.pathname);
+    if (ocsUser) return handleOcs(req, res, decodeURIComponent(ocsUser[1]));
     const user = authenticate(req);
     const s = space(user);
     const { area, path } = locate(url.pathname, user);
@@ -405,6 +444,7 @@ export async function startWebdavSimulator(options: WebdavSimulatorOptions = {})
     peakUsedBytes: (user) => space(user).peak,
     stagedBytes: (user) => [...space(user).uploads.values()].reduce((n, u) => n + [...u.chunks.values()].reduce((m, b) => m + b.length, 0), 0),
     fileSize: (user, path) => space(user).files.get(normalise(path))?.length,
+    quotaOf: (user) => space(user).quota,
     setQuota: (user, bytes) => {
       space(user).quota = bytes;
     },
