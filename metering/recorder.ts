@@ -158,7 +158,8 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     pending += delta;
     metrics?.pending.set(pending);
   };
-  metrics?.journalWritable.set(journal.writable ? 1 : 0);
+  let journalWritable = journal.writable;
+  metrics?.journalWritable.set(journalWritable ? 1 : 0);
 
   const leftovers = journal.leftovers();
   for (const segment of leftovers) queue.push({ segment, count: 0, failedBefore: true });
@@ -190,8 +191,11 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       try {
         records = await journal.read(batch.segment);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true; // already replayed and removed
-        throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Someone removed the file: nothing left to write. Say so loudly; retrying cannot bring it back.
+        logger.error({ segment: batch.segment.name, records: batch.count }, 'usage journal segment vanished before it reached the ledger');
+        setPending(-batch.count);
+        return true;
       }
       if (batch.count === 0) setPending(records.length); // a leftover: now we know its size
       batch.count = records.length;
@@ -277,13 +281,16 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       if (closed) return false;
       validate(input);
       const record = usageRecordOf(input, clock);
-      if (!journal.append(record)) {
+      const kept = journal.append(record);
+      if (kept !== journalWritable) {
+        journalWritable = kept;
+        metrics?.journalWritable.set(kept ? 1 : 0);
+      }
+      if (!kept) {
         stats.refused += 1;
         metrics?.refused.inc();
-        metrics?.journalWritable.set(0);
         return false;
       }
-      metrics?.journalWritable.set(1);
       current.push(record);
       inMemory += 1;
       setPending(1);
