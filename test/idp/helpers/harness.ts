@@ -94,7 +94,9 @@ export interface StartOptions {
   /** Extra keys of the `idp` config section. */
   idp?: Record<string, unknown>;
   entitlements?: EntitlementsLookup;
-  /** Wraps the directory (to simulate an outage); default: the embedded directory. */
+  /** The directory; default: the embedded one over the store. */
+  makeDirectory?: (stores: Stores) => Directory;
+  /** Wraps the directory given to the IdP (to simulate an outage). */
   wrapDirectory?: (directory: Directory) => Directory;
   /** Seed accounts (false when re-opening an existing file). */
   seed?: boolean;
@@ -115,7 +117,7 @@ export interface IdpHarness {
   config: PortaConfig;
   idp: Idp;
   stores: Stores;
-  directory: EmbeddedDirectory;
+  directory: Directory;
   clock: ManualClock;
   backchannel: BackchannelReceiver;
   alice: Account;
@@ -175,7 +177,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
     },
   });
   const stores = await createStores(config.store, { clock, logger: silentLogger });
-  const directory = new EmbeddedDirectory({ documents: stores.documents, clock });
+  const directory = options.makeDirectory ? options.makeDirectory(stores) : new EmbeddedDirectory({ documents: stores.documents, clock });
   let alice: Account;
   let bob: Account;
   if (options.seed === false) {
@@ -241,6 +243,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
       await idp.close();
       await closeServer(server);
       await backchannel.close();
+      await directory.close();
       await stores.close();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
