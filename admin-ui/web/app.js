@@ -8,7 +8,7 @@ import { page, failure, announce } from './ui.js';
 import { accountPage } from './pages/account.js';
 import { collectivesPage, collectivePage } from './pages/collectives.js';
 import { accountsPage } from './pages/accounts.js';
-import { policyPage, historyPage } from './pages/policy.js';
+import { policyPage, historyPage, policyJsonPage } from './pages/policy.js';
 import { clientsPage, outboxPage, auditPage } from './pages/platform.js';
 import { usagePage, billingPage } from './pages/usage.js';
 import { invitationPage } from './pages/invitation.js';
@@ -29,6 +29,7 @@ const ROUTES = [
   { path: '/admin/accounts', page: accountsPage, admin: true },
   { path: '/admin/policy', page: policyPage, admin: true },
   { path: '/admin/policy/history', page: historyPage, admin: true },
+  { path: '/admin/policy/json', page: policyJsonPage, admin: true },
   { path: '/admin/clients', page: clientsPage, admin: true },
   { path: '/admin/outbox', page: outboxPage, admin: true },
   { path: '/admin/usage', page: usagePage },

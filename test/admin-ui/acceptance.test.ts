@@ -184,6 +184,23 @@ describe('admin UI: the acceptance scenario in a real browser', () => {
     await shot(m, 'refused');
   }, 60_000);
 
+  it('the member renames themself, leaves the collective and finally deletes their account', async () => {
+    const j = member.page;
+    await j.getByRole('link', { name: 'My account' }).click();
+    await j.getByLabel('Name shown to others').fill('Joan Soler i Puig');
+    await j.getByRole('button', { name: 'Save name' }).click();
+    await j.getByText('Your name was saved.').waitFor();
+    expect((await stack.directory.getAccount(joan.id))?.name).toBe('Joan Soler i Puig');
+
+    await j.getByRole('button', { name: 'Leave femProcomuns' }).click();
+    await j.getByText('You do not belong to any collective.').waitFor();
+    expect(await stack.directory.membershipsOf(joan.id)).toEqual([]);
+
+    await j.getByRole('button', { name: 'Delete my account' }).click();
+    await j.waitForURL(/\/session\/end/);
+    expect(await stack.directory.getAccount(joan.id)).toBeUndefined();
+  }, 60_000);
+
   it('raised no script errors and no Content-Security-Policy violations on any page', () => {
     for (const person of [admin, manager, member]) expect(person.problems).toEqual([]);
     // The only refusals: the invalid policy edit, and the other collective (404 as if it did not exist).

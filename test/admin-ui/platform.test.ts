@@ -151,4 +151,42 @@ describe('admin UI: platform pages', () => {
     expect(stack.policies.current().version).toBe(3);
     expect(admin.problems).toEqual([]);
   }, 60_000);
+
+  it('explains why an account may or may not use a service', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Plans and rules' }).click();
+    await page.getByLabel('Account (username, email or id)').fill('marta');
+    await page.getByLabel('Service id').fill('oficina');
+    await page.getByRole('button', { name: 'Explain' }).click();
+    const answer = page.locator('pre.mail-body');
+    await answer.waitFor();
+    expect(await answer.textContent()).toContain('oficina');
+    expect(['allowed', 'denied']).toContain(await page.locator('.badge').first().textContent());
+    // A service that does not exist: the API says so, in the form's alert.
+    await page.getByLabel('Service id').fill('nonexistent');
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page.locator('.error-box.shown').waitFor();
+  }, 60_000);
+
+  it('edits the whole policy as JSON: a new plan, and a bad one refused with the path of the problem', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Edit everything as JSON' }).click();
+    const editor = page.getByLabel('The policy (JSON)');
+    const doc = JSON.parse(await editor.inputValue());
+    doc.plans['oficina-huge'] = { name: 'Oficina huge', price: { cents: 4000, period: 'month' }, holders: ['account'], storage: 'fifty gigs' };
+    await editor.fill(JSON.stringify(doc, null, 2));
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    const alert = page.locator('.error-box.shown');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('plans.oficina-huge.storage');
+    const before = stack.policies.current().version;
+    doc.plans['oficina-huge'].storage = '50 GB';
+    await editor.fill(JSON.stringify(doc, null, 2));
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    await page.waitForURL('**/admin/policy/history');
+    const latest = page.getByRole('article').filter({ hasText: `Version ${before + 1}` });
+    await latest.getByRole('row').filter({ hasText: 'plans.oficina-huge' }).first().waitFor();
+    expect(stack.policies.current().version).toBe(before + 1);
+    expect(admin.problems).toEqual([]);
+  }, 60_000);
 });

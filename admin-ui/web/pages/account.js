@@ -4,7 +4,7 @@ import { h, field, formValues, showFieldErrors, replace } from '../dom.js';
 import { t, formatBytes, formatNumber, formatTime } from '../i18n/index.js';
 import { api, enc, ApiError, offers } from '../api.js';
 import { quotaBar } from '../charts.js';
-import { claims } from '../auth.js';
+import { claims, signOut } from '../auth.js';
 import { page, section, table, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
 
 /** @typedef {{ id: string, used: number, limit: number | null | undefined, unit: 'bytes' | 'minutes' }} Quota limit: null = unlimited, undefined = not known */
@@ -123,28 +123,83 @@ export async function accountPage(ctx) {
     t('account.title'),
     h('dl', { class: 'facts' }, h('dt', null, t('account.name')), h('dd', null, me.name || '—'), h('dt', null, t('account.username')), h('dd', null, me.username || '—'), h('dt', null, t('account.email')), h('dd', null, me.email || '—')),
     section(t('account.usage'), usageBox),
-    collectivesSection(me),
+    await collectivesSection(me),
     await sessionsSection(),
+    nameSection(me),
     passwordSection(),
     exportSection(),
+    deleteSection(me),
   );
 }
 
 /** @param {import('../session.js').Me} me */
-function collectivesSection(me) {
+async function collectivesSection(me) {
   const memberships = me.memberships ?? me.memberOf.map((collectiveId) => ({ collectiveId, collectiveName: undefined, manager: me.managerOf.includes(collectiveId), grants: undefined }));
+  /** @type {Map<string, string>} */
+  const names = new Map();
+  if (memberships.length) {
+    const body = await api.get('/collectives?limit=500').catch(() => ({ items: [] }));
+    for (const c of body.items ?? []) names.set(c.id, c.name);
+  }
+  const box = errorBox();
   return section(
     t('account.collectives'),
+    box,
     table(
       t('account.collectives'),
-      [t('account.collective'), t('collective.role'), t('account.services')],
-      memberships.map((m) => [
-        me.managerOf.includes(m.collectiveId) ? h('a', { href: `/admin/collectives/${enc(m.collectiveId)}`, 'data-link': '' }, m.collectiveName ?? m.collectiveId) : (m.collectiveName ?? m.collectiveId),
-        m.manager ? t('collective.manager') : t('collective.member'),
-        m.grants === undefined ? '—' : m.grants.length ? h('ul', { class: 'services' }, m.grants.map((s) => h('li', null, s))) : t('account.noServices'),
-      ]),
+      [t('account.collective'), t('collective.role'), t('account.services'), t('common.actions')],
+      memberships.map((m) => {
+        const name = m.collectiveName ?? names.get(m.collectiveId) ?? m.collectiveId;
+        return [
+          me.managerOf.includes(m.collectiveId) ? h('a', { href: `/admin/collectives/${enc(m.collectiveId)}`, 'data-link': '' }, name) : name,
+          m.manager ? t('collective.manager') : t('collective.member'),
+          m.grants === undefined ? '—' : m.grants.length ? h('ul', { class: 'services' }, m.grants.map((s) => h('li', null, s))) : t('account.noServices'),
+          actionButton(t('account.leave'), async () => {
+            await api.post(`/collectives/${enc(m.collectiveId)}/leave`, {});
+            // Roles changed: start again from who I am now.
+            location.assign('/admin/account');
+          }, { box, ariaLabel: t('account.leaveOf', { name }), confirmText: t('account.confirmLeave', { name }) }),
+        ];
+      }),
       t('account.noCollectives'),
     ),
+  );
+}
+
+/** @param {import('../session.js').Me} me */
+function nameSection(me) {
+  const box = errorBox();
+  const done = h('p', { role: 'status', class: 'success' });
+  const form = /** @type {HTMLFormElement} */ (
+    h('form', { class: 'inline-form', novalidate: true }, box, field({ label: t('account.nameLabel'), name: 'name', value: me.name, autocomplete: 'name', required: true }), h('button', { type: 'submit', class: 'secondary' }, t('account.saveName')), done)
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    done.textContent = '';
+    try {
+      const account = await api.patch('/me', { name: formValues(form).name?.trim() ?? '' });
+      me.name = account.name;
+      showFieldErrors(form, {});
+      done.textContent = t('account.nameSaved');
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return section(t('account.nameTitle'), form);
+}
+
+/** Deleting one's own account: the directory keeps nothing personal; usage stays under an anonymous id. @param {import('../session.js').Me} me */
+function deleteSection(me) {
+  const box = errorBox();
+  return section(
+    t('account.deleteTitle'),
+    h('p', null, t('account.deleteText')),
+    box,
+    actionButton(t('account.deleteButton'), async () => {
+      await api.del('/me');
+      await signOut();
+    }, { box, kind: 'danger', confirmText: t('account.confirmDelete', { name: me.username }) }),
   );
 }
 

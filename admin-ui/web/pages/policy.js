@@ -1,6 +1,6 @@
 // Plans, quotas, rate limits and access rules (platform admins): edit the policy as a form, with the
 // API's validation errors shown beside each field; every version in a history with its diff; revert.
-import { h, field, showFieldErrors } from '../dom.js';
+import { h, field, formValues, showFieldErrors, replace } from '../dom.js';
 import { t, formatTime } from '../i18n/index.js';
 import { api, enc, ApiError } from '../api.js';
 import { page, section, table, link, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
@@ -118,7 +118,82 @@ export async function policyPage(ctx) {
     }
   });
 
-  return page(t('policy.title'), h('p', { class: 'lead' }, t('policy.lead', { version })), form);
+  return page(
+    t('policy.title'),
+    h('p', { class: 'lead' }, t('policy.lead', { version }), ' ', link('/admin/policy/json', t('policy.editJson'))),
+    explainSection(),
+    form,
+  );
+}
+
+/** "Why may (or may not) this account use this service?", answered by the policy in force. */
+function explainSection() {
+  const box = errorBox();
+  const answer = h('div', { 'aria-live': 'polite' });
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'inline-form', novalidate: true },
+      box,
+      field({ label: t('explain.account'), name: 'account', required: true, autocomplete: 'off' }),
+      field({ label: t('explain.service'), name: 'service', required: true, autocomplete: 'off' }),
+      field({ label: t('explain.path'), name: 'path', placeholder: '/' }),
+      h('button', { type: 'submit', class: 'secondary' }, t('explain.button')),
+    )
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    replace(answer);
+    const values = formValues(form);
+    const query = new URLSearchParams({ account: values.account?.trim() ?? '', service: values.service?.trim() ?? '' });
+    if (values.path?.trim()) query.set('path', values.path.trim());
+    try {
+      const result = await api.get(`/policy/explain?${query}`);
+      showFieldErrors(form, {});
+      const allowed = result.decision?.effect === 'allow';
+      replace(answer, h('p', null, h('span', { class: `badge ${allowed ? 'badge-ok' : 'badge-warn'}` }, allowed ? t('explain.allow') : t('explain.deny'))), h('pre', { class: 'mail-body' }, result.text ?? ''));
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return section(t('explain.title'), form, answer);
+}
+
+/** The whole policy as JSON, for what the form does not cover (new plans, per-plan rate limits). @param {import('../app.js').PageContext} ctx */
+export async function policyJsonPage(ctx) {
+  const { version, document: doc } = await api.get('/policy');
+  const box = errorBox();
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true },
+      box,
+      field({ label: t('policy.json'), name: 'document', value: JSON.stringify(doc, null, 2), multiline: true, hint: t('policy.jsonHint') }),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('policy.save')), link('/admin/policy', t('policy.backToForm'))),
+    )
+  );
+  form.querySelector('textarea')?.setAttribute('rows', '32');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    let next;
+    try {
+      next = JSON.parse(formValues(form).document ?? '');
+    } catch (error) {
+      showFieldErrors(form, { document: t('policy.rulesNotJson', { reason: error instanceof Error ? error.message : String(error) }) });
+      return;
+    }
+    try {
+      const summary = await api.put('/policy', next, { 'If-Match': `"${version}"` });
+      announce(t('policy.saved', { version: summary.version }));
+      ctx.navigate('/admin/policy/history');
+    } catch (error) {
+      // Field paths (plans.free.storage) are shown as a list: the JSON has no input per field.
+      showError(box, error, error instanceof ApiError ? error.fields : {});
+    }
+  });
+  return page(t('policy.jsonTitle'), h('p', { class: 'lead' }, t('policy.lead', { version })), form);
 }
 
 /** @param {import('../app.js').PageContext} ctx */
