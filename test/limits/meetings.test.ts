@@ -185,6 +185,13 @@ describe('a free host', () => {
     const record = w.usage.find((u) => u.subject === 'free-hana')!;
     expect(record.kind).toBe('meeting');
     expect(record.units.hostMinutes).toBe(60);
+    // Still refused with the reason once the sweeper settled it.
+    const later = await api(w, 'join', 'meetingID=hour&fullName=Guest2&role=VIEWER&redirect=false');
+    expect(xmlTag(later.text, 'messageKey')).toBe('meetingExpired');
+    // Created again by its host: joinable again.
+    await api(w, 'create', 'meetingID=hour&name=Hour+again', 'free-hana');
+    const again = await api(w, 'join', 'meetingID=hour&fullName=Guest3&role=VIEWER&redirect=false');
+    expect(xmlTag(again.text, 'messageKey')).toBe('successfullyJoined');
   });
 
   it('cannot escape the daily cap by ending and re-creating meetings', async () => {

@@ -31,6 +31,7 @@ beforeAll(async () => {
     counters: stores.counters,
     kv: stores.kv,
     moreSpaceUrl: 'https://porta.test/account/plans',
+    planName: (ids) => (ids.includes('storage-basic') ? 'Oficina basic' : 'Free'),
     blockBytes: 64 * KiB,
   });
   proxy = await startEnforcedProxy({ upstream: sim.url, enforcer, limitsOf: (s) => limits(s === 'unlimited' ? null : QUOTA) });
@@ -54,7 +55,7 @@ describe('PUT with Content-Length', () => {
     expect(over.status).toBe(507);
     expect(over.headers['content-type']).toContain('application/xml');
     expect(over.text).toContain('<s:exception>Sabre\\DAV\\Exception\\InsufficientStorage</s:exception>');
-    expect(over.text).toContain('storage-basic');
+    expect(over.text).toContain('your plan "Oficina basic" gives 1 MB on Oficina');
     expect(over.text).toContain('800 KB are used');
     expect(over.text).toContain('https://porta.test/account/plans');
     expect(sim.counts.PUT).toBe(putsBefore); // the upstream never saw it

@@ -28,7 +28,7 @@ import { BbbQuery } from './query.ts';
 import { bbbFailed, checksumError, meetingPage } from './answers.ts';
 import { MeetingBook, dailyMinutesKey, dayOf, type TrackedMeeting } from './meeting-book.ts';
 import { BbbApi, OWNER_META } from './api.ts';
-import { MeetingSweeper } from './sweeper.ts';
+import { MeetingSweeper, expiredMarkerKey } from './sweeper.ts';
 import type { UsageInput } from '../../../metering/types.ts';
 
 export interface HostLimits extends EnforcedLimits {
@@ -130,8 +130,16 @@ export function createMeetingsEnforcer(options: MeetingsEnforcerOptions): Servic
     const meetingID = query.get('meetingID');
     if (meetingID === undefined) return undefined;
     const tracked = await book.get(meetingID);
-    if (!tracked || tracked.grantedMinutes === 0 || clock.now() < tracked.createdAt + tracked.grantedMinutes * 60_000) return undefined;
-    const message = `This meeting has ended: it reached the ${tracked.grantedMinutes}-minute limit of its host's plan "${tracked.plan}". The host can start a new meeting, or choose a plan without a time limit.`;
+    let expired: { minutes: number; plan: string } | undefined;
+    if (tracked) {
+      if (tracked.grantedMinutes > 0 && clock.now() >= tracked.createdAt + tracked.grantedMinutes * 60_000) expired = { minutes: tracked.grantedMinutes, plan: tracked.plan };
+    } else {
+      // Settled by the sweeper already: the marker it left says why the meeting ended.
+      const marker = await kv.get(expiredMarkerKey(meetingID));
+      if (marker) expired = JSON.parse(marker) as { minutes: number; plan: string };
+    }
+    if (!expired) return undefined;
+    const message = `This meeting has ended: it reached the ${expired.minutes}-minute limit of its host's plan "${expired.plan}". The host can start a new meeting, or choose a plan without a time limit.`;
     if (query.get('redirect') === 'false') return { refuse: bbbFailed('meetingExpired', message) };
     return { refuse: meetingPage(403, 'This meeting has ended', [message]) };
   }
@@ -188,6 +196,7 @@ export function createMeetingsEnforcer(options: MeetingsEnforcerOptions): Servic
     query.dropAnyCase(`meta_${OWNER_META}`);
     if (owner !== undefined) query.append(`meta_${OWNER_META}`, owner);
 
+    if (meetingID !== undefined && !stillRunning) await kv.delete(expiredMarkerKey(meetingID));
     if (meetingID !== undefined && owner !== undefined && !stillRunning) {
       const meeting: TrackedMeeting = { meetingID, owner, plan: limits.plan, createdAt: now, grantedMinutes: granted, reservedMinutes: reserved, day, participantMinutes: 0, lastPolledAt: now };
       await book.put(meeting);

@@ -42,6 +42,8 @@ export interface SweepReport {
 }
 
 const MINUTE = 60_000;
+
+export const expiredMarkerKey = (meetingID: string) => `bbb:expired:${meetingID}`;
 const RECORDING_CHECK_MS = 24 * 60 * MINUTE;
 
 export class MeetingSweeper {
@@ -78,6 +80,10 @@ export class MeetingSweeper {
       units: { hostMinutes, participantMinutes: Math.round(meeting.participantMinutes) },
     });
     if (accepted === false) this.logger.error({ service: this.o.service.id, meeting: meeting.meetingID }, 'bbb: meeting minutes could not be recorded');
+    if (meeting.grantedMinutes > 0 && end >= limitEnd) {
+      // Joining it is refused with the reason for a day (until the meeting ID is created again).
+      await kv.set(expiredMarkerKey(meeting.meetingID), JSON.stringify({ minutes: meeting.grantedMinutes, plan: meeting.plan }), 86_400);
+    }
     const unused = meeting.reservedMinutes - hostMinutes;
     if (unused > 0) await counters.release(dailyMinutesKey(meeting.owner, meeting.day), unused);
     await book.remove(meeting.meetingID);

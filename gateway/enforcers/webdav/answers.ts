@@ -5,8 +5,9 @@
  */
 import type { Refusal } from '../types.ts';
 
+/** Escapes text content (quotes need no escaping there, and clients show the text as it is). */
 function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export function davError(status: number, exception: string, message: string, extra: Record<string, string> = {}): Refusal {

@@ -50,6 +50,8 @@ export interface StorageQuotaEnforcerOptions {
    * `limits.storage`. A collective's pooled quota returns the collective's key and limit here.
    */
   holderOf?: (request: EnforcedRequest) => StorageHolder | undefined;
+  /** The name shown for the plans of the limits (e.g. the policy's plan names); default the last plan id. */
+  planName?: (planIds: string[]) => string;
   /** Where a person gets more space (shown in the 507 message). */
   moreSpaceUrl?: string;
   /** Seconds a usage read from the upstream is trusted (10–30 s is a good range). Default 15. */
@@ -64,16 +66,19 @@ export interface StorageQuotaEnforcerOptions {
 const UPLOAD_TTL = 86_400;
 const ok = (status: number | undefined) => status !== undefined && status >= 200 && status < 300;
 
-export function defaultStorageHolder(request: EnforcedRequest): StorageHolder | undefined {
+/** The plan named in a 507 message: by default the last plan id of the limits (subscriptions come after the default plan). */
+const lastPlan = (planIds: string[]) => planIds.at(-1) ?? 'free';
+
+export function defaultStorageHolder(request: EnforcedRequest, planName: (planIds: string[]) => string = lastPlan): StorageHolder | undefined {
   const { subject, limits } = request;
   if (subject === undefined || !limits || limits.storage === null) return undefined;
-  return { key: subject, uid: subject, limit: limits.storage, plan: limits.plans.at(-1) ?? 'free' };
+  return { key: subject, uid: subject, limit: limits.storage, plan: planName(limits.plans) };
 }
 
 export function createStorageQuotaEnforcer(options: StorageQuotaEnforcerOptions): ServiceEnforcer & { quota: StorageQuota } {
   const logger = options.logger ?? silentLogger;
   const usage = options.usage ?? createDavUsageSource(options.service.upstream);
-  const holderOf = options.holderOf ?? defaultStorageHolder;
+  const holderOf = options.holderOf ?? ((request: EnforcedRequest) => defaultStorageHolder(request, options.planName));
   const blockBytes = options.blockBytes ?? 8 * 1024 * 1024;
   const { counters } = options;
   const quota = new StorageQuota({
