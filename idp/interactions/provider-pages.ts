@@ -5,11 +5,15 @@
 import type { KoaContextWithOIDC, ErrorOut } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { isUnavailable } from '../provider/unavailable.ts';
-import { pickLanguage, translate, LANG_COOKIE, type Language } from '../i18n/index.ts';
+import { pickLanguage, translate, isLanguage, LANG_COOKIE, type Language } from '../i18n/index.ts';
 import { SECURITY_HEADERS, errorPage, logoutPage, loggedOutPage, type PageContext } from './pages.ts';
 import { trusted } from './template.ts';
 
 function pageContext(ctx: KoaContextWithOIDC): PageContext {
+  if (isLanguage(ctx.query.lang)) {
+    // Remember the switcher's choice, as the interaction pages do.
+    ctx.cookies.set(LANG_COOKIE, ctx.query.lang, { signed: false, httpOnly: true, sameSite: 'lax', path: '/', maxAge: 365 * 86400 * 1000, secure: ctx.secure });
+  }
   const lang: Language = pickLanguage({
     query: ctx.query.lang,
     cookie: ctx.cookies.get(LANG_COOKIE, { signed: false }),

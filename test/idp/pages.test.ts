@@ -226,6 +226,29 @@ describe('interaction pages', () => {
     for (const text of ['your email address', 'your name and username', 'your plan and storage quota', 'the collectives you belong to']) expect(consent.body).toContain(text);
   });
 
+  it('escapes what a person typed when it shows the form again', async () => {
+    const browser = new Browser({ 'x-forwarded-for': '198.51.100.62' });
+    const res = await submit(browser, await loginPage(browser), '"><script>alert(1)</script>', 'nope');
+    expect(res.status).toBe(401);
+    expect(res.body).not.toContain('<script>');
+    expect(res.body).toContain('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+  });
+
+  it('signs out without a client and shows the signed-out page', async () => {
+    const browser = new Browser({ 'x-forwarded-for': '198.51.100.63' });
+    const cfg = await h.client(DISCOURSE.clientId);
+    const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: DISCOURSE.redirectUri, scope: 'openid', state: 's', nonce: 'n' });
+    await h.signIn(browser, url, DISCOURSE.redirectUri);
+    const confirm = await browser.follow(`${h.issuer}/session/end?lang=es`);
+    expect(confirm.body).toContain('¿Cerrar la sesión?');
+    const form = readForm(confirm, '/session/end/confirm');
+    const done = await browser.follow(form.action, [], { form: { ...form.fields, logout: 'yes' } });
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('Has cerrado la sesión.');
+    expect(done.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(done.body).not.toMatch(/<script/i);
+  });
+
   it('skips consent for first-party clients', async () => {
     const browser = new Browser({ 'x-forwarded-for': '198.51.100.9' });
     const cfg = await h.client(DISCOURSE.clientId);

@@ -98,6 +98,14 @@ describe('refused requests', () => {
     await expect(oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: p.verifier, expectedState: p.state })).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('does not take an ID token, or a token for another audience, as an access token', async () => {
+    const { cfg, p, callback } = await codeFor();
+    const tokens = await oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: p.verifier, expectedState: p.state });
+    await expect(h.idp.verifyAccessToken(tokens.id_token!, NEXTCLOUD.clientId)).rejects.toMatchObject({ status: 401, code: 'invalid_token' });
+    await expect(h.idp.verifyAccessToken(tokens.access_token, NEXTCLOUD.clientId)).rejects.toMatchObject({ status: 401 });
+    await expect(h.idp.verifyAccessToken('not.a.jwt', 'porta-admin')).rejects.toMatchObject({ status: 401 });
+  });
+
   it('refuses a client that is not registered', async () => {
     const cfg = await h.client('nobody', 'whatever-secret-0123456789abcdef');
     const page = await new Browser().request(oidc.buildAuthorizationUrl(cfg, { redirect_uri: NEXTCLOUD.redirectUri, scope: 'openid' }).href);
