@@ -30,7 +30,7 @@ describe('admin UI translations', () => {
     expect(used.size).toBeGreaterThan(150);
     expect([...used].filter((key) => !(key in en))).toEqual([]);
     // Keys built at run time: their every variant exists.
-    for (const key of ['account.quota.storage', 'account.quota.meetingMinutes', 'account.quota.recordingStorage', 'history.action.initial', 'history.action.update', 'history.action.revert', 'billing.basis.use', 'billing.basis.unallocated', 'billing.basis.no-fee', 'policy.storage', 'policy.recordingStorage', 'policy.meetingMinutes', 'policy.hostedMinutesPerDay']) {
+    for (const key of ['account.quota.storage', 'account.quota.meetingMinutes', 'account.quota.recordingStorage', 'history.action.initial', 'history.action.update', 'history.action.revert', 'billing.basis.use', 'billing.basis.unallocated', 'billing.basis.no-fee', 'policy.storage', 'policy.recordingStorage', 'policy.meetingMinutes', 'policy.hostedMinutesPerDay', 'weights.requests', 'weights.bytesInPerMiB', 'weights.bytesOutPerMiB', 'weights.storageGiBDays', 'weights.hostMinutes', 'weights.participantMinutes']) {
       expect([key, key in en]).toEqual([key, true]);
     }
   });

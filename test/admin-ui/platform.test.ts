@@ -134,6 +134,16 @@ describe('admin UI: platform pages', () => {
     expect(csv.split('\n')[0]).toMatch(/,/);
     expect(csv).toContain(joan.id);
     await shot(page, 'billing');
+
+    // The fee split weights: a bad value is named at its field, a good one is saved.
+    await page.getByLabel('Per GiB stored for a day').fill('lots');
+    await page.getByRole('button', { name: 'Save weights' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-field="storageGiBDays"]')?.getAttribute('aria-invalid') === 'true');
+    await page.getByLabel('Per GiB stored for a day').fill('20');
+    await page.getByRole('button', { name: 'Save weights' }).click();
+    await page.waitForFunction(() => (document.querySelector('[data-field="storageGiBDays"]') as HTMLInputElement | null)?.getAttribute('aria-invalid') !== 'true');
+    await page.getByLabel('Per GiB stored for a day').waitFor();
+    expect(await stack.porta.platform.metering.reporting.weights()).toMatchObject({ storageGiBDays: 20 });
   }, 60_000);
 
   it('restores an earlier policy version from the history', async () => {

@@ -1,9 +1,9 @@
 // Usage dashboards (per service, per collective, over time) and the billing report with its CSV.
-import { h, field, formValues } from '../dom.js';
+import { h, field, formValues, showFieldErrors } from '../dom.js';
 import { t, formatNumber, formatBytes, formatMoney } from '../i18n/index.js';
 import { api, enc, ApiError } from '../api.js';
 import { barChart } from '../charts.js';
-import { page, section, table, errorBox, showError, actionButton } from '../ui.js';
+import { page, section, table, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
 
 /** @typedef {{ requests?: number, bytesIn?: number, bytesOut?: number, storageByteDays?: number, hostMinutes?: number, participantMinutes?: number }} Units */
 /** @typedef {{ subject?: string, collective?: string, service: string, records: number, units: Units }} UsageRow */
@@ -162,6 +162,43 @@ export async function billingPage(ctx) {
         ),
       ]
     : null;
-  return page(t('billing.title'), form, box, report ? download : null, content);
+  return page(t('billing.title'), form, box, report ? download : null, content, await weightsSection(ctx));
+}
+
+const WEIGHTS = ['requests', 'bytesInPerMiB', 'bytesOutPerMiB', 'storageGiBDays', 'hostMinutes', 'participantMinutes'];
+
+/** The weights that turn use into shares of a subscriber's fee. @param {import('../app.js').PageContext} ctx */
+async function weightsSection(ctx) {
+  /** @type {Record<string, number>} */
+  const weights = await api.get('/usage/weights');
+  const box = errorBox();
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true },
+      box,
+      h('p', { class: 'hint' }, t('weights.hint')),
+      h('div', { class: 'grid' }, WEIGHTS.map((name) => field({ label: t(`weights.${name}`), name, value: weights[name], inputmode: 'decimal' }))),
+      h('button', { type: 'submit', class: 'secondary' }, t('weights.save')),
+    )
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    const values = formValues(form);
+    // Numbers as numbers; anything else goes as typed, and the API names the field.
+    const body = Object.fromEntries(WEIGHTS.map((name) => {
+      const text = (values[name] ?? '').trim();
+      return [name, text !== '' && !Number.isNaN(Number(text)) ? Number(text) : text];
+    }));
+    try {
+      await api.put('/usage/weights', body);
+      announce(t('weights.saved'));
+      ctx.navigate(location.pathname + location.search);
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return section(t('weights.title'), form);
 }
 
