@@ -32,6 +32,6 @@ export function createForwardAuth<Identity>(
     if (scope.service!.passAccessToken && scope.principal?.accessToken) headers.authorization = `Bearer ${scope.principal.accessToken}`;
     res.writeHead(200, headers);
     res.end();
-    meter.record(scope, 'forward-auth');
+    meter.record(scope);
   };
 }

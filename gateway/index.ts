@@ -146,7 +146,7 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
           scope.status = 101;
           scope.bytesIn = socket.bytesRead;
           scope.bytesOut = socket.bytesWritten;
-          meter.record(scope, 'websocket');
+          meter.record(scope);
         });
         upstreams.ws(scope);
       },

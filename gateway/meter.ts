@@ -12,13 +12,9 @@ import type { RequestScope } from './scope.ts';
 const REFUSE_FOR_MS = 5_000;
 
 export interface Meter {
-  record(scope: RequestScope, routeClass?: string): void;
+  record(scope: RequestScope): void;
   /** False while metering cannot take records. */
   accepting(): boolean;
-}
-
-export function routeClassOf(method: string): string {
-  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
 }
 
 export function createMeter<Identity>(options: {
@@ -31,7 +27,7 @@ export function createMeter<Identity>(options: {
   let refuseUntil = 0;
   return {
     accepting: () => refuseUntil <= clock.now(),
-    record(scope, routeClass) {
+    record(scope) {
       if (!recordUsage || !scope.service) return;
       const now = clock.now();
       const principal = scope.principal;
@@ -42,7 +38,8 @@ export function createMeter<Identity>(options: {
         service: scope.service.id,
         kind: 'request',
         units: { requests: 1, bytesIn: scope.bytesIn, bytesOut: scope.bytesOut },
-        routeClass: routeClass ?? routeClassOf(scope.method),
+        // The route matched (its path prefix), never the raw path: what billing needs, no more.
+        routeClass: scope.service.pathPrefix,
         method: scope.method,
         status: scope.status,
         durationMs: now - scope.startedAt,

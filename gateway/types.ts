@@ -51,7 +51,7 @@ export interface GatewayUsageRecord {
   service: string;
   kind: 'request';
   units: { requests: number; bytesIn: number; bytesOut: number };
-  /** `read` (GET, HEAD, OPTIONS), `write` (other methods), `websocket` or `forward-auth`. */
+  /** The route matched (the service's path prefix), never the raw path. */
   routeClass: string;
   method: string;
   status: number;

@@ -336,7 +336,7 @@ describe('metering', () => {
     const body = await res.text();
     await new Promise((r) => setTimeout(r, 20));
     const record = gw.records.slice(count).find((r) => r.subject === 'mete')!;
-    expect(record).toMatchObject({ service: 'app', method: 'POST', routeClass: 'write', status: 200, kind: 'request', units: { requests: 1, bytesIn: 1000, bytesOut: Buffer.byteLength(body) } });
+    expect(record).toMatchObject({ service: 'app', method: 'POST', routeClass: '/', status: 200, kind: 'request', units: { requests: 1, bytesIn: 1000, bytesOut: Buffer.byteLength(body) } });
     expect(record.durationMs).toBeGreaterThanOrEqual(0);
     expect(typeof record.id).toBe('string');
   });

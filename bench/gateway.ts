@@ -1,0 +1,310 @@
+/**
+ * Gateway benchmark (`npm run bench -- gateway`, or `node bench/gateway.ts`).
+ *
+ * In one run, each case driven by wrk in its own process:
+ *   direct  the upstream itself (a 1 KiB answer)
+ *   bare    a bare http-proxy-middleware proxy with a keep-alive agent
+ *   full    the whole gateway pipeline on Redis: half the requests with a session cookie, half with a
+ *           bearer JWT; real policies decide; the shared rate limit on Redis; a usage record per
+ *           request through metering's recorder into the Redis ledger
+ * and, for forward-auth: nginx `auth_request` to the gateway vs nginx `auth_request` to a trivial
+ * Node endpoint answering 204.
+ *
+ * As reference/performance.md describes, the server under test is pinned to core 0 and wrk, the
+ * upstream and Redis to core 1 (when `taskset` exists). Rounds interleave the cases and ratios are
+ * taken per round (the machine drifts by ±25 % minute to minute).
+ * Saturation: `wrk -t1 -c50`; moderate load: `wrk -t1 -c4` (wrk has no fixed-rate option; 4
+ * connections keep both proxies far from saturation) for p50/p99.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const DURATION = process.env.BENCH_SECONDS ?? '5';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const BODY = Buffer.alloc(1024, 0x61);
+
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return cpus().length >= 2;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs a command pinned to a core (when possible). */
+function pinned(core: number, command: string, args: string[]): ChildProcess {
+  return hasTaskset ? spawn('taskset', ['-c', String(core), command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Starts `node bench/gateway.ts serve <role> <json>` and waits for its "ready <port>". */
+async function serve(core: number, role: string, options: Record<string, unknown>): Promise<{ url: string; child: ChildProcess }> {
+  const child = pinned(core, process.execPath, [SELF, 'serve', role, JSON.stringify(options)]);
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}: ${stderr}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function toMs(value: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(value);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+async function wrk(url: string, connections: number, script?: string): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${DURATION}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const child = pinned(1, '/usr/bin/wrk', args);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
+  if (non2xx) throw new Error(`wrk saw ${non2xx} error answers from ${url}:\n${out}`);
+  if (!Number.isFinite(rps)) throw new Error(`wrk output not understood:\n${out}`);
+  return { rps, p50, p99 };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+
+export async function run(): Promise<{ name: string; lines: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'porta-bench-gw-'));
+  const children: ChildProcess[] = [];
+  const { startRedis } = await import('../test/helpers/redis-server.ts');
+  const redis = await startRedis();
+  if (hasTaskset) {
+    try {
+      const pid = execFileSync('sh', ['-c', `pgrep -f "redis-server.*:${redis.port}" | head -1`]).toString().trim();
+      if (pid) execFileSync('taskset', ['-pc', '1', pid]);
+    } catch {
+      // not pinned: fine
+    }
+  }
+  try {
+    const { SignJWT, generateKeyPair, exportJWK } = await import('jose');
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' };
+
+    const upstream = await serve(1, 'upstream', {});
+    children.push(upstream.child);
+    const idp = await serve(1, 'idp', { jwk });
+    children.push(idp.child);
+    const bare = await serve(0, 'bare', { upstream: upstream.url });
+    children.push(bare.child);
+    const full = await serve(0, 'full', { upstream: upstream.url, issuer: idp.url, redis: redis.url, journal: join(dir, 'journal') });
+    children.push(full.child);
+
+    // A session (made through the gateway's own session store on the same Redis) and a bearer token.
+    const { createStores } = await import('../store/index.ts');
+    const { createSessionStore } = await import('../gateway/session/session-store.ts');
+    const { silentLogger } = await import('../kernel/logger.ts');
+    const stores = await createStores({ kind: 'redis', url: redis.url, keyPrefix: 'bench:', path: ':memory:' });
+    const sessions = await createSessionStore({ kv: stores.kv, broadcast: stores.broadcast, clock: { now: Date.now }, logger: silentLogger, idleSeconds: 3600, maxSeconds: 7200, cacheSeconds: 2 });
+    const cookie = await sessions.create({ subject: 'bench-session', claims: { sub: 'bench-session', email: 's@example.coop', preferred_username: 'session' } });
+    await sessions.close();
+    await stores.close();
+    const token = await new SignJWT({ sub: 'bench-bearer', email: 'b@example.coop' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'at+jwt' })
+      .setIssuer(idp.url)
+      .setAudience(full.url)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    const script = join(dir, 'mixed.lua');
+    writeFileSync(
+      script,
+      `local n = 0
+request = function()
+  n = n + 1
+  if n % 2 == 0 then
+    return wrk.format("GET", "/app/page", { ["Cookie"] = "porta_session=${cookie}", ["Accept"] = "application/json" })
+  end
+  return wrk.format("GET", "/app/page", { ["Authorization"] = "Bearer ${token}" })
+end
+`,
+    );
+
+    // Warm up (JIT, JWKS fetch, caches, keep-alive pools).
+    await wrk(`${full.url}/app/page`, 4, script);
+    await wrk(`${bare.url}/app/page`, 4);
+
+    const ratioRps: number[] = [];
+    const ratioP99: number[] = [];
+    const table: string[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const direct = await wrk(`${upstream.url}/app/page`, 50);
+      const bareSat = await wrk(`${bare.url}/app/page`, 50);
+      const fullSat = await wrk(`${full.url}/app/page`, 50, script);
+      const bareMod = await wrk(`${bare.url}/app/page`, 4);
+      const fullMod = await wrk(`${full.url}/app/page`, 4, script);
+      ratioRps.push(fullSat.rps / bareSat.rps);
+      ratioP99.push(fullMod.p99 / bareMod.p99);
+      table.push(
+        `round ${r}: req/s direct ${fmt(direct.rps)}, bare ${fmt(bareSat.rps)}, full ${fmt(fullSat.rps)} (full/bare ${fmt(fullSat.rps / bareSat.rps, 2)}, bare/direct ${fmt(bareSat.rps / direct.rps, 2)}); ` +
+          `c4 p50/p99 ms bare ${fmt(bareMod.p50, 2)}/${fmt(bareMod.p99, 2)}, full ${fmt(fullMod.p50, 2)}/${fmt(fullMod.p99, 2)}`,
+      );
+    }
+
+    // Forward-auth: nginx auth_request → gateway vs nginx auth_request → trivial 204 endpoint.
+    const { startNginx } = await import('../test/gateway/helpers/nginx.ts');
+    const trivial = await serve(0, 'auth204', {});
+    children.push(trivial.child);
+    const authBlock = (auth: string) => `
+    location = /_auth { internal; proxy_pass ${auth}; proxy_pass_request_body off; proxy_set_header Content-Length ""; proxy_set_header X-Original-URI $request_uri; proxy_set_header X-Original-Method $request_method; proxy_set_header X-Forwarded-Host $host; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location / { auth_request /_auth; auth_request_set $u $upstream_http_x_forwarded_user; proxy_set_header X-Forwarded-User $u; proxy_pass ${upstream.url}; proxy_http_version 1.1; proxy_set_header Connection ""; }`;
+    const nginxGateway = await startNginx(authBlock(`${full.url}/_porta/auth`));
+    const nginxTrivial = await startNginx(authBlock(`${trivial.url}/`));
+    const faLines: string[] = [];
+    try {
+      const tokenFa = await new SignJWT({ sub: 'bench-fa' }).setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'at+jwt' }).setIssuer(idp.url).setAudience(full.url).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+      const faScript = join(dir, 'fa.lua');
+      writeFileSync(faScript, `wrk.headers["Authorization"] = "Bearer ${tokenFa}"\n`);
+      await wrk(`${nginxGateway.url}/app/page`, 4, faScript);
+      const viaGateway = await wrk(`${nginxGateway.url}/app/page`, 50, faScript);
+      const viaTrivial = await wrk(`${nginxTrivial.url}/app/page`, 50, faScript);
+      faLines.push(`forward-auth req/s: nginx+gateway ${fmt(viaGateway.rps)}, nginx+trivial 204 ${fmt(viaTrivial.rps)} (ratio ${fmt(viaGateway.rps / viaTrivial.rps, 2)}; p99 ms ${fmt(viaGateway.p99, 2)} vs ${fmt(viaTrivial.p99, 2)})`);
+    } finally {
+      await nginxGateway.stop();
+      await nginxTrivial.stop();
+    }
+
+    const rpsRatio = median(ratioRps);
+    const p99Ratio = median(ratioP99);
+    return {
+      name: `gateway: full pipeline vs bare http-proxy-middleware vs direct (wrk -t1, ${DURATION}s per case, ${ROUNDS} rounds${hasTaskset ? ', proxy on core 0, load and upstream on core 1' : ', not pinned'})`,
+      lines: [
+        ...table,
+        `median full/bare req/s at saturation (c50): ${fmt(rpsRatio, 2)} (target ≥ 0.80: ${rpsRatio >= 0.8 ? 'met' : 'NOT met'})`,
+        `median full/bare p99 at moderate load (c4): ${fmt(p99Ratio, 2)} (target ≤ 1.50: ${p99Ratio <= 1.5 ? 'met' : 'NOT met'})`,
+        ...faLines,
+      ],
+    };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the server processes (this same file, run with `serve <role> <json>`) ----
+
+async function serveRole(role: string, options: Record<string, string & Record<string, unknown>>): Promise<void> {
+  let handler: http.RequestListener;
+  let onUpgrade: ((req: http.IncomingMessage, socket: import('node:net').Socket, head: Buffer) => void) | undefined;
+  switch (role) {
+    case 'upstream':
+      handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
+        res.end(BODY);
+      };
+      break;
+    case 'auth204':
+      handler = (_req, res) => {
+        res.writeHead(204, { 'x-forwarded-user': 'someone' });
+        res.end();
+      };
+      break;
+    case 'idp': {
+      const jwks = JSON.stringify({ keys: [options.jwk] });
+      let self = '';
+      handler = (req, res) => {
+        if (req.url === '/.well-known/openid-configuration') {
+          const body = JSON.stringify({ issuer: self, jwks_uri: `${self}/jwks`, authorization_endpoint: `${self}/auth`, token_endpoint: `${self}/token`, response_types_supported: ['code'] });
+          res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        } else res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+      };
+      const server = http.createServer(handler);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      self = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+      process.stdout.write(`ready ${(server.address() as import('node:net').AddressInfo).port}\n`);
+      return;
+    }
+    case 'bare': {
+      const { createProxyMiddleware } = await import('http-proxy-middleware');
+      const proxy = createProxyMiddleware({ target: options.upstream, agent: new http.Agent({ keepAlive: true, maxSockets: 256 }) });
+      handler = (req, res) => void proxy(req, res);
+      break;
+    }
+    case 'full': {
+      const { parseConfig } = await import('../config/load.ts');
+      const { createStores } = await import('../store/index.ts');
+      const { createGateway } = await import('./../gateway/index.ts');
+      const { loadPolicyFile } = await import('../policies/load.ts');
+      const { decide } = await import('../policies/decide.ts');
+      const { identityFor, TEST_POLICY } = await import('../test/gateway/helpers/harness.ts');
+      const { createUsageRecorder } = await import('../metering/recorder.ts');
+      const { openJournal } = await import('../metering/journal.ts');
+      const { silentLogger } = await import('../kernel/logger.ts');
+      const { systemClock } = await import('../kernel/clock.ts');
+      const port = await new Promise<number>((resolve) => {
+        const probe = http.createServer().listen(0, '127.0.0.1', () => {
+          const p = (probe.address() as import('node:net').AddressInfo).port;
+          probe.close(() => resolve(p));
+        });
+      });
+      const config = parseConfig({
+        idp: { issuer: options.issuer },
+        store: { kind: 'redis', url: options.redis, keyPrefix: 'bench:' },
+        gateway: { publicUrl: `http://127.0.0.1:${port}`, clientSecret: 'bench-secret-0123456789' },
+        services: [{ id: 'app', name: 'App', upstream: options.upstream, pathPrefix: '/' }],
+      });
+      const stores = await createStores(config.store);
+      const policy = loadPolicyFile(TEST_POLICY).compiled;
+      const recorder = createUsageRecorder({ ledger: stores.ledger, journal: openJournal(options.journal, silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50000 });
+      const gateway = await createGateway({
+        config,
+        stores,
+        decide: (identity: ReturnType<typeof identityFor>, service, request) => decide(policy, identity, { id: service.id, name: service.name }, request),
+        identityOf: async (claims) => identityFor(claims),
+        recordUsage: (record) => recorder.record(record),
+        logger: silentLogger,
+      });
+      const server = http.createServer(gateway.handle);
+      server.on('upgrade', gateway.upgrade);
+      server.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      process.stdout.write(`ready ${port}\n`);
+      return;
+    }
+    default:
+      throw new Error(`unknown role ${role}`);
+  }
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  if (onUpgrade) server.on('upgrade', onUpgrade);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`ready ${(server.address() as import('node:net').AddressInfo).port}\n`);
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  if (process.argv[2] === 'serve') {
+    await serveRole(process.argv[3], JSON.parse(process.argv[4] ?? '{}'));
+  } else {
+    const result = await run();
+    process.stdout.write(`${result.name}\n${result.lines.map((l) => `  ${l}`).join('\n')}\n`);
+    process.exit(0);
+  }
+}
