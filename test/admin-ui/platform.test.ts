@@ -162,6 +162,19 @@ describe('admin UI: platform pages', () => {
     expect(admin.problems).toEqual([]);
   }, 60_000);
 
+  it("gives a collective a plan that covers its members", async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Collectives' }).click();
+    await page.getByRole('link', { name: 'femProcomuns' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Plans' }).waitFor();
+    await page.getByLabel('Plan', { exact: true }).selectOption('meetings-collective');
+    await page.getByLabel('Covers its members').check();
+    await page.getByRole('button', { name: 'Add plan' }).click();
+    await page.getByRole('button', { name: 'End the plan meetings-collective' }).waitFor();
+    const subs = (await stack.subscriptions.list()).filter((s) => 'collective' in s.holder && s.holder.collective === 'femprocomuns');
+    expect(subs).toEqual([expect.objectContaining({ plan: 'meetings-collective', coversMembers: true })]);
+  }, 60_000);
+
   it('explains why an account may or may not use a service', async () => {
     const { page } = admin;
     await page.getByRole('link', { name: 'Plans and rules' }).click();

@@ -3,7 +3,7 @@
 import { h, field, formValues } from '../dom.js';
 import { t } from '../i18n/index.js';
 import { api, enc, offers } from '../api.js';
-import { page, section, table, errorBox, actionButton, announce } from '../ui.js';
+import { page, section, table, link, errorBox, actionButton, announce } from '../ui.js';
 
 /** @typedef {{ id: string, username: string, email: string, name: string, status: string, platformAdmin: boolean }} Account */
 /** @typedef {{ id: string, holder: { account?: string, collective?: string }, plan: string, from: number, to?: number, extraBlocks?: number, coversMembers?: boolean }} Subscription */
@@ -11,9 +11,10 @@ import { page, section, table, errorBox, actionButton, announce } from '../ui.js
 /** @param {import('../app.js').PageContext} ctx */
 export async function accountsPage(ctx) {
   const query = ctx.query.get('q') ?? '';
+  const cursor = ctx.query.get('cursor') ?? '';
   const reload = () => ctx.navigate(location.pathname + location.search);
   const [body, subsBody, policy] = await Promise.all([
-    api.get(`/accounts?limit=50${query ? `&query=${enc(query)}` : ''}`),
+    api.get(`/accounts?limit=50${query ? `&query=${enc(query)}` : ''}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
     api.get('/subscriptions').catch(() => ({ items: [] })),
     api.get('/policy').catch(() => undefined),
   ]);
@@ -97,6 +98,7 @@ export async function accountsPage(ctx) {
       t('accounts.results', { count: body.total ?? accounts.length }),
       box,
       table(t('accounts.title'), [t('accounts.name'), t('accounts.username'), t('accounts.email'), t('accounts.status'), t('accounts.plans'), t('common.actions')], rows, t('accounts.none')),
+      body.next ? link(`/admin/accounts?${new URLSearchParams({ ...(query ? { q: query } : {}), cursor: body.next })}`, t('accounts.next')) : null,
     ),
   );
 }

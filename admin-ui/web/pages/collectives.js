@@ -101,6 +101,7 @@ export async function collectivePage(ctx) {
     collective.name || collective.id,
     h('p', { class: 'lead' }, t('collective.lead', { id: collective.id })),
     servicesSection(collective, services, me.platformAdmin, reload),
+    me.platformAdmin ? await plansSection(collective, reload) : null,
     membersSection(collective, members, services, me, reload),
     await invitationsSection(collective, reload),
     me.platformAdmin ? addManagerSection(collective, reload) : null,
@@ -339,5 +340,54 @@ function deleteSection(c, ctx) {
       announce(t('collective.deleted', { name: c.name || c.id }));
       ctx.navigate('/admin/collectives');
     }, { box, kind: 'danger', confirmText: t('collective.confirmDelete', { name: c.name || c.id }) }),
+  );
+}
+
+/**
+ * The collective's plans (platform admins): its subscriptions, each possibly covering its members
+ * (a collective that pays meetings for its people), with add and end.
+ * @param {Collective} c @param {() => void} reload
+ */
+async function plansSection(c, reload) {
+  const [subsBody, policy] = await Promise.all([api.get(`/subscriptions?collective=${enc(c.id)}`), api.get('/policy')]);
+  const now = Date.now();
+  /** @type {any[]} */
+  const active = (subsBody.items ?? []).filter((/** @type {any} */ s) => s.from <= now && (s.to === undefined || now < s.to));
+  const plans = Object.entries(policy.document?.plans ?? {}).filter(([, p]) => (/** @type {any} */ (p).holders ?? ['collective']).includes('collective'));
+  const box = errorBox();
+  const rows = active.map((s) => [
+    s.plan,
+    s.coversMembers ? t('collective.coversYes') : t('collective.coversNo'),
+    actionButton(t('accounts.endPlan'), async () => {
+      const { id: _id, ...rest } = s;
+      await api.put(`/subscriptions/${enc(s.id)}`, { ...rest, to: Date.now() });
+      reload();
+    }, { box, ariaLabel: t('collective.endPlanOf', { plan: s.plan }) }),
+  ]);
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'inline-form', novalidate: true },
+      h('div', { class: 'field' }, h('label', { for: `plan-${c.id}` }, t('collective.plan')), h('select', { id: `plan-${c.id}`, name: 'plan', 'data-field': 'plan' }, plans.map(([id, p]) => h('option', { value: id }, /** @type {any} */ (p).name ?? id))), h('p', { class: 'field-error', 'data-error-for': 'plan' })),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'coversMembers', 'data-field': 'coversMembers' }), ' ', t('collective.covers')),
+      h('button', { type: 'submit', class: 'secondary' }, t('collective.addPlan')),
+    )
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    const values = formValues(form);
+    try {
+      await api.post('/subscriptions', { holder: { collective: c.id }, plan: values.plan, from: Date.now(), coversMembers: values.coversMembers === 'on' });
+      reload();
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return section(
+    t('collective.plans'),
+    box,
+    table(t('collective.plans'), [t('collective.plan'), t('collective.coversTitle'), t('common.actions')], rows, t('collective.noPlans')),
+    plans.length ? form : null,
   );
 }
