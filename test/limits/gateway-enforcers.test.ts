@@ -11,9 +11,7 @@ import { ManualClock } from '../../kernel/clock.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { EmbeddedStores } from '../../store/embedded/index.ts';
 import { createGateway, type Gateway } from '../../gateway/index.ts';
-import { asGatewayEnforcer } from '../../gateway/enforcers/gateway-adapter.ts';
-import { createStorageQuotaEnforcer } from '../../gateway/enforcers/webdav/index.ts';
-import { createMeetingsEnforcer } from '../../gateway/enforcers/bbb/index.ts';
+import { createServiceEnforcers } from '../../gateway/enforcers/index.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startTinyIdp, CLIENT_SECRET, type TinyIdp } from '../gateway/helpers/tiny-idp.ts';
 import { startWebdavSimulator, type WebdavSimulator } from '../simulators/webdav-server.ts';
@@ -47,6 +45,7 @@ beforeAll(async () => {
     services: [
       { id: 'oficina', name: 'Oficina', kind: 'webdav', upstream: sim.url, pathPrefix: '/remote.php' },
       { id: 'meetings', name: 'Meetings', kind: 'bbb', upstream: bbb.url, pathPrefix: '/bigbluebutton' },
+      { id: 'meetings-2', name: 'Meetings 2', kind: 'bbb', upstream: bbb.url, pathPrefix: '/other-bbb' },
     ],
   });
   const limits = { plans: ['free', 'storage-basic'], storage: QUOTA, meetingMinutes: 60, hostedMinutesPerDay: 120, recordingStorage: 0, rateLimit: null };
@@ -57,22 +56,13 @@ beforeAll(async () => {
     identityOf: async (claims) => ({ subject: claims?.sub }),
     recordUsage: () => true,
     logger: silentLogger,
-    enforcers: {
-      webdav: asGatewayEnforcer(createStorageQuotaEnforcer({ service: { id: 'oficina', name: 'Oficina', upstream: sim.url }, counters: stores.counters, kv: stores.kv, blockBytes: 32 * KiB })),
-      bbb: asGatewayEnforcer(
-        createMeetingsEnforcer({
-          service: { id: 'meetings', name: 'Meetings' },
-          upstream: bbb.url,
-          frontSecret: FRONT_SECRET,
-          bbbSecret: BBB_SECRET,
-          kv: stores.kv,
-          counters: stores.counters,
-          documents: stores.documents,
-          clock,
-          limitsOf: async () => ({ ...limits, plan: 'free' }),
-        }),
-      ),
-    },
+    enforcers: createServiceEnforcers({
+      services: config.services,
+      stores,
+      clock,
+      limitsOf: async () => ({ ...limits, plan: 'free' }),
+      bbbSecrets: (service) => (service.id === 'meetings' ? { front: FRONT_SECRET, bbb: BBB_SECRET } : undefined),
+    }).enforcers,
   });
   server = http.createServer(gateway.handle);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -116,5 +106,8 @@ describe('enforcers in the gateway pipeline', () => {
     expect(bad.status).toBe(200);
     expect(bad.headers['content-type']).toContain('text/xml');
     expect(bad.text).toContain('<messageKey>checksumError</messageKey>');
+    // A bbb service without secrets refuses everything (fail closed).
+    const unconfigured = await call(`${url}/other-bbb/bigbluebutton/api/create?${query}&checksum=${checksum}`, { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+    expect(unconfigured.text).toContain('<messageKey>checksumError</messageKey>');
   });
 });
