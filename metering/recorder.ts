@@ -123,7 +123,7 @@ function usageRecordOf(input: UsageInput, clock: Clock): UsageRecord {
   const units: UsageUnits = {};
   for (const kind of UNIT_KINDS) {
     const value = input.units?.[kind];
-    if (typeof value === 'number' && Number.isFinite(value)) units[kind] = value;
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) units[kind] = value; // use is never negative
   }
   const record: UsageRecord = { id: input.id ?? newId(), time: input.time ?? clock.now(), subject: input.subject, service: input.service, kind: input.kind, units };
   if (input.collective !== undefined) record.collective = input.collective;

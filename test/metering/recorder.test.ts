@@ -57,9 +57,9 @@ describe('usage recorder over the embedded ledger', () => {
     expect(entry.data).toEqual({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
   });
 
-  it('keeps only what billing needs: no IP, no raw path, no headers', async () => {
+  it('keeps only what billing needs: no IP, no raw path, no headers, no nonsense units', async () => {
     recorder = make();
-    const fromAGateway = { ...use(1), ip: '203.0.113.7', path: '/remote.php/dav/files/anna/diary.txt?token=abc', headers: { cookie: 's=1' }, units: { requests: 1, secret: 5 } };
+    const fromAGateway = { ...use(1), ip: '203.0.113.7', path: '/remote.php/dav/files/anna/diary.txt?token=abc', headers: { cookie: 's=1' }, units: { requests: 1, secret: 5, bytesOut: -20, bytesIn: Number.NaN } };
     expect(recorder.record(fromAGateway as unknown as UsageInput)).toBe(true);
     await recorder.flush();
     const [entry] = (await ledger.read(USAGE_STREAM)).entries;
