@@ -15,6 +15,11 @@ export interface ClientPolicy {
   firstParty: boolean;
   /** PKCE (S256) required even though the client is confidential. Public clients always need it. */
   requirePkce: boolean;
+  /**
+   * Part of Porta itself (admin UI, gateway), not a hosted service: may hold admin-API tokens (admin
+   * UI) or introspect any token (gateway). A configured client never is, even when first-party.
+   */
+  builtIn: 'admin-ui' | 'gateway' | false;
 }
 
 export interface ClientRegistry {
@@ -81,7 +86,7 @@ export async function buildClients(config: PortaConfig, documents: DocumentStore
     response_types: ['code'],
     scope: 'openid email profile groups plan offline_access',
   });
-  policies.set(config.gateway.clientId, { firstParty: true, requirePkce: true });
+  policies.set(config.gateway.clientId, { firstParty: true, requirePkce: true, builtIn: 'gateway' });
 
   metadata.push({
     client_id: ADMIN_UI_CLIENT_ID,
@@ -93,14 +98,14 @@ export async function buildClients(config: PortaConfig, documents: DocumentStore
     response_types: ['code'],
     scope: 'openid email profile groups plan offline_access',
   });
-  policies.set(ADMIN_UI_CLIENT_ID, { firstParty: true, requirePkce: true });
+  policies.set(ADMIN_UI_CLIENT_ID, { firstParty: true, requirePkce: true, builtIn: 'admin-ui' });
 
   for (const client of config.idp.clients) {
     if (policies.has(client.clientId)) {
       throw new Error(`idp.clients: client id "${client.clientId}" is taken by a built-in client`);
     }
     metadata.push(fromConfig(client));
-    policies.set(client.clientId, { firstParty: client.firstParty, requirePkce: client.requirePkce });
+    policies.set(client.clientId, { firstParty: client.firstParty, requirePkce: client.requirePkce, builtIn: false });
   }
   return { metadata, policies };
 }

@@ -36,6 +36,7 @@ export function providerConfiguration(deps: ConfigurationDeps): Configuration {
   const { config, clients } = deps;
   const gatewayResource = stripSlash(config.gateway.publicUrl);
   const isFirstParty = (clientId: string) => clients.policies.get(clientId)?.firstParty === true;
+  const builtIn = (clientId: string) => clients.policies.get(clientId)?.builtIn ?? false;
 
   const resourceServers = (clientId: string): Record<string, ResourceServer> => {
     const servers: Record<string, ResourceServer> = {
@@ -47,9 +48,9 @@ export function providerConfiguration(deps: ConfigurationDeps): Configuration {
         jwt: { sign: { alg: 'RS256' } },
       },
     };
-    // Only Porta's own clients may hold admin-API tokens: a third-party service signing a user in
-    // must not be able to act as that user on the admin API.
-    if (isFirstParty(clientId)) {
+    // Only Porta's admin UI may hold admin-API tokens: a service signing a user in (even a trusted,
+    // first-party one) must not be able to act as that user on the admin API.
+    if (builtIn(clientId) === 'admin-ui') {
       servers[ADMIN_RESOURCE] = {
         scope: RESOURCE_SCOPES,
         audience: config.idp.adminAudience,
@@ -103,8 +104,8 @@ export function providerConfiguration(deps: ConfigurationDeps): Configuration {
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A client may introspect its own tokens; Porta's first-party services (gateway) any token.
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId || isFirstParty(client.clientId),
+        // A client may introspect its own tokens; the gateway (a resource server) any token.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId || builtIn(client.clientId) === 'gateway',
       },
       revocation: {
         enabled: true,

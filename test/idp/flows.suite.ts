@@ -6,6 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
 import { Browser, readForm } from './helpers/browser.ts';
+import { gatewayClientSecret } from '../../idp/provider/clients.ts';
 import { startIdp, pkce, NEXTCLOUD, DISCOURSE, SERVICE, GATEWAY_URL, type IdpHarness, type StoreChoice } from './helpers/harness.ts';
 
 export function runFlowSuite(name: string, store: () => Promise<{ choice: StoreChoice; cleanup(): Promise<void> }>): void {
@@ -106,22 +107,35 @@ export function runFlowSuite(name: string, store: () => Promise<{ choice: StoreC
       await expect(oidc.clientCredentialsGrant(cfg, { resource: 'http://elsewhere.test' })).rejects.toMatchObject({ error: 'invalid_target' });
     });
 
-    it('issues JWT access tokens for the admin API to first-party clients only', async () => {
+    it('issues JWT access tokens for the admin API to the admin UI only (public client, PKCE)', async () => {
       const browser = new Browser();
-      const cfg = await h.client(DISCOURSE.clientId);
+      const adminUi = await h.client('porta-admin-ui');
+      const redirectUri = `${h.issuer}/admin/callback`;
       const p = await pkce();
-      const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: DISCOURSE.redirectUri, scope: 'openid email', state: p.state, nonce: p.nonce, resource: 'urn:porta:admin' });
-      const callback = await h.signIn(browser, url, DISCOURSE.redirectUri);
-      const tokens = await oidc.authorizationCodeGrant(cfg, new URL(callback), { expectedState: p.state, expectedNonce: p.nonce });
+      const url = oidc.buildAuthorizationUrl(adminUi, {
+        redirect_uri: redirectUri,
+        scope: 'openid email profile groups plan',
+        code_challenge: p.challenge,
+        code_challenge_method: 'S256',
+        state: p.state,
+        resource: 'urn:porta:admin',
+      });
+      const callback = await h.signIn(browser, url, redirectUri);
+      const tokens = await oidc.authorizationCodeGrant(adminUi, new URL(callback), { pkceCodeVerifier: p.verifier, expectedState: p.state }, { resource: 'urn:porta:admin' });
       const verified = await h.idp.verifyAccessToken(tokens.access_token, 'porta-admin');
-      expect(verified).toMatchObject({ sub: h.alice.id, amr: ['pwd'], clientId: DISCOURSE.clientId });
-      // Oficina is a third-party client: it may not ask for the admin API.
-      const nc = await h.client(NEXTCLOUD.clientId);
-      const q = await pkce();
-      const refused = await browser.request(
-        oidc.buildAuthorizationUrl(nc, { redirect_uri: NEXTCLOUD.redirectUri, scope: 'openid', code_challenge: q.challenge, code_challenge_method: 'S256', state: q.state, resource: 'urn:porta:admin' }).href,
-      );
-      expect(refused.location).toContain('error=invalid_target');
+      expect(verified).toMatchObject({ sub: h.alice.id, amr: ['pwd'], clientId: 'porta-admin-ui' });
+      // The rotated refresh token keeps giving admin-API tokens.
+      const refreshed = await oidc.refreshTokenGrant(adminUi, tokens.refresh_token!, { resource: 'urn:porta:admin' });
+      await expect(h.idp.verifyAccessToken(refreshed.access_token, 'porta-admin')).resolves.toMatchObject({ sub: h.alice.id });
+      // Services, even first-party ones that skip consent, may not ask for the admin API.
+      for (const [clientId, redirect] of [[DISCOURSE.clientId, DISCOURSE.redirectUri], [NEXTCLOUD.clientId, NEXTCLOUD.redirectUri]] as const) {
+        const cfg = await h.client(clientId);
+        const q = await pkce();
+        const refused = await browser.request(
+          oidc.buildAuthorizationUrl(cfg, { redirect_uri: redirect, scope: 'openid', code_challenge: q.challenge, code_challenge_method: 'S256', state: q.state, resource: 'urn:porta:admin' }).href,
+        );
+        expect(refused.location).toContain('error=invalid_target');
+      }
     });
 
     it('introspects a token for the client it was issued to, and not for an unrelated one', async () => {
@@ -131,6 +145,9 @@ export function runFlowSuite(name: string, store: () => Promise<{ choice: StoreC
       const other = await h.client(SERVICE.clientId);
       const theirs = await oidc.tokenIntrospection(other, tokens.access_token);
       expect(theirs.active).toBe(false);
+      // The gateway is a resource server for every service: it may introspect any token.
+      const gateway = await h.client(h.config.gateway.clientId, await gatewayClientSecret(h.config, h.stores.documents));
+      expect(await oidc.tokenIntrospection(gateway, tokens.access_token)).toMatchObject({ active: true, sub: h.alice.id });
     });
 
     it('revokes a refresh token and an access token', async () => {
