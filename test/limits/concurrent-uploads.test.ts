@@ -11,6 +11,7 @@ import { startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { startWebdavSimulator, type WebdavSimulator } from '../simulators/webdav-server.ts';
 import { startEnforcedProxy, type EnforcedProxy } from './enforced-proxy.ts';
 import { call, type Reply } from './http-client.ts';
+import { eventually } from './eventually.ts';
 
 const KiB = 1024;
 const QUOTA = 1024 * KiB;
@@ -57,7 +58,7 @@ describe('concurrent uploads through two gateway processes', () => {
     const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => put(proxies[i % 2], 'oto', `s${i}.bin`, body())));
     expect(replies.every((r) => r.status === 201 || r.status === 507)).toBe(true);
     expect(replies.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(1);
-    await new Promise((r) => setTimeout(r, 100));
+    expect(await eventually(async () => (await stores[0].counters.get('quota:held:oto')) === 0)).toBe(true);
     expect(sim.peakUsedBytes('oto')).toBeLessThanOrEqual(QUOTA);
     // Every stored file is whole: a cut upload leaves nothing behind.
     for (let i = 0; i < 8; i++) {

@@ -17,6 +17,7 @@ import { startTinyIdp, CLIENT_SECRET, type TinyIdp } from '../gateway/helpers/ti
 import { startWebdavSimulator, type WebdavSimulator } from '../simulators/webdav-server.ts';
 import { startBbbSimulator, type BbbSimulator } from '../simulators/bbb-server.ts';
 import { call } from './http-client.ts';
+import { eventually } from './eventually.ts';
 
 const KiB = 1024;
 const QUOTA = 512 * KiB;
@@ -88,7 +89,7 @@ describe('enforcers in the gateway pipeline', () => {
     expect(over.text).toContain('Sabre\\DAV\\Exception\\InsufficientStorage');
     const streamed = await call(`${url}/remote.php/dav/files/uma/c.bin`, { method: 'PUT', headers: auth, body: Array.from({ length: 20 }, () => Buffer.alloc(16 * KiB)) });
     expect(streamed.status).toBe(507);
-    await new Promise((r) => setTimeout(r, 50));
+    expect(await eventually(async () => (await stores.counters.get('quota:held:uma')) === 0)).toBe(true);
     expect(sim.usedBytes('uma')).toBe(400 * KiB);
     expect(sim.peakUsedBytes('uma')).toBeLessThanOrEqual(QUOTA);
   });
