@@ -175,6 +175,25 @@ describe('admin UI: platform pages', () => {
     expect(subs).toEqual([expect.objectContaining({ plan: 'meetings-collective', coversMembers: true })]);
   }, 60_000);
 
+  it('refuses a policy edit made on a version someone else replaced meanwhile, and offers the latest', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Plans and rules' }).click();
+    const field = page.locator('[data-field="plans.free.hostedMinutesPerDay"]');
+    await field.waitFor();
+    // Another admin saves first (through the store, as another process would).
+    const current = stack.policies.current();
+    const theirs = structuredClone(current.submitted) as { plans: Record<string, { name: string }> };
+    theirs.plans.free!.name = 'Free account (renamed meanwhile)';
+    await stack.policies.update(theirs, 'someone-else', current.version);
+    await field.fill('150');
+    await page.getByRole('button', { name: 'Save as a new version' }).click();
+    await page.locator('.error-box.shown').waitFor();
+    const versionAfterConflict = stack.policies.current().version;
+    expect(versionAfterConflict).toBe(current.version + 1);
+    await page.getByRole('button', { name: 'Load the latest version' }).click();
+    await page.getByText(`Version ${versionAfterConflict} is in force.`, { exact: false }).waitFor();
+  }, 60_000);
+
   it('explains why an account may or may not use a service', async () => {
     const { page } = admin;
     await page.getByRole('link', { name: 'Plans and rules' }).click();

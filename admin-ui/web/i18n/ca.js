@@ -319,4 +319,5 @@ export default {
   'collective.coversNo': 'no',
   'collective.addPlan': 'Afegeix el pla',
   'collective.endPlanOf': 'Acaba el pla {plan}',
+  'policy.reload': 'Carrega la darrera versió',
 };

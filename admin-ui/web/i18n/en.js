@@ -319,4 +319,5 @@ export default {
   'collective.coversNo': 'no',
   'collective.addPlan': 'Add plan',
   'collective.endPlanOf': 'End the plan {plan}',
+  'policy.reload': 'Load the latest version',
 };

@@ -319,4 +319,5 @@ export default {
   'collective.coversNo': 'no',
   'collective.addPlan': 'Añadir plan',
   'collective.endPlanOf': 'Terminar el plan {plan}',
+  'policy.reload': 'Cargar la última versión',
 };

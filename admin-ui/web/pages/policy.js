@@ -113,8 +113,11 @@ export async function policyPage(ctx) {
       announce(t('policy.saved', { version: summary.version }));
       ctx.navigate('/admin/policy/history');
     } catch (error) {
-      if (error instanceof ApiError && error.status === 409) showError(box, error);
-      else showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+      if (error instanceof ApiError && error.status === 409) {
+        // Someone saved a newer version meanwhile: nothing was changed; start again from theirs.
+        showError(box, error);
+        box.append(h('button', { type: 'button', class: 'secondary', onclick: () => ctx.navigate('/admin/policy') }, t('policy.reload')));
+      } else showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
     }
   });
 
