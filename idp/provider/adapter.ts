@@ -6,12 +6,18 @@
  *   `oidc:<Model>:<id>`           → JSON record { payload, consumed?, expiresAt? }
  *   `oidc:<Model>:uid:<uid>`      → id   (sessions are looked up by their cookie uid)
  *   `oidc:<Model>:code:<userCode>`→ id   (device flow; kept for completeness of the contract)
+ *   `oidc:<Model>:<id>:consumed`  → when a single-use artefact was consumed (set atomically)
  *   `oidc:grant:<grantId>`        → set of record keys issued under that grant (revocation)
+ *
+ * `consume` is atomic (setIfAbsent on the marker): of two requests redeeming the same code or
+ * refresh token at once, in one process or two, exactly one wins; the other is refused and, as for
+ * any reuse, everything issued under the grant is revoked.
  *
  * Expiry is enforced twice: the store's TTL removes the key, and `expiresAt` (from the injected
  * clock) makes `find` answer "gone" at the exact moment, whatever the store's TTL granularity.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 import type { KeyValueStore } from '../../store/types.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import { systemClock } from '../../kernel/clock.ts';
@@ -26,10 +32,17 @@ const GRANTABLE = new Set([
   'PreAuthorizedCode',
 ]);
 
+/** Single-use artefacts. */
+const CONSUMABLE = new Set([
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
 interface StoredRecord {
   payload: AdapterPayload;
-  /** Seconds since the epoch when consumed (single-use artefacts). */
-  consumed?: number;
   /** Milliseconds since the epoch. */
   expiresAt?: number;
 }
@@ -84,10 +97,17 @@ export function createAdapterClass(kv: KeyValueStore, clock: Clock = systemClock
       return record;
     }
 
+    private consumedKey(id: string): string {
+      return `${this.key(id)}:consumed`;
+    }
+
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const record = await this.read(id);
+      const [record, consumed] = await Promise.all([
+        this.read(id),
+        CONSUMABLE.has(this.name) ? kv.get(this.consumedKey(id)) : Promise.resolve(undefined),
+      ]);
       if (!record) return undefined;
-      return record.consumed === undefined ? record.payload : { ...record.payload, consumed: record.consumed };
+      return consumed === undefined ? record.payload : { ...record.payload, consumed: Number(consumed) };
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -104,15 +124,22 @@ export function createAdapterClass(kv: KeyValueStore, clock: Clock = systemClock
       const key = this.key(id);
       const record = await this.read(id);
       if (!record) return;
-      record.consumed = Math.floor(clock.now() / 1000);
       const left = await kv.ttl(key);
       const ttl = left === undefined || left === Infinity ? undefined : Math.max(1, Math.ceil(left));
-      await kv.set(key, JSON.stringify(record), ttl);
+      const first = await kv.setIfAbsent(this.consumedKey(id), String(Math.floor(clock.now() / 1000)), ttl);
+      if (first) return;
+      // Lost a race with another redemption of the same artefact: treat it as the reuse it is.
+      const grantId = record.payload.grantId;
+      if (typeof grantId === 'string') {
+        await this.revokeByGrantId(grantId);
+        await kv.delete(`${prefix}Grant:${grantId}`);
+      }
+      throw new errors.InvalidGrant(`${this.name} already consumed`);
     }
 
     async destroy(id: string): Promise<void> {
       const record = await this.read(id);
-      const keys = [this.key(id)];
+      const keys = [this.key(id), this.consumedKey(id)];
       if (record && typeof record.payload.uid === 'string') keys.push(this.uidKey(record.payload.uid));
       if (record && typeof record.payload.userCode === 'string') keys.push(this.userCodeKey(record.payload.userCode));
       await kv.delete(...keys);
@@ -121,7 +148,7 @@ export function createAdapterClass(kv: KeyValueStore, clock: Clock = systemClock
     async revokeByGrantId(grantId: string): Promise<void> {
       const grantKey = this.grantKey(grantId);
       const members = await kv.setMembers(grantKey);
-      await kv.delete(...members, grantKey);
+      await kv.delete(...members, ...members.map((member) => `${member}:consumed`), grantKey);
     }
   };
 }

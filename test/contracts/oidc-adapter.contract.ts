@@ -92,6 +92,30 @@ export function runOidcAdapterContract(name: string, make: () => Promise<Adapter
       expect(await codes.find(key)).toBeUndefined();
     });
 
+    it('lets exactly one of two concurrent consumes win; the loser is refused and the grant revoked', async () => {
+      const grantId = id();
+      const code = id();
+      const token = id();
+      await new Adapter('AuthorizationCode').upsert(code, { grantId }, 60);
+      await new Adapter('AccessToken').upsert(token, { grantId }, 60);
+      await new Adapter('Grant').upsert(grantId, { accountId: 'a1' }, 600);
+      // Two adapters, as in two IdP processes.
+      const results = await Promise.allSettled([new Adapter('AuthorizationCode').consume(code), new Adapter('AuthorizationCode').consume(code)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ error: 'invalid_grant', statusCode: 400 });
+      expect(await new Adapter('AccessToken').find(token)).toBeUndefined();
+      expect(await new Adapter('Grant').find(grantId)).toBeUndefined();
+    });
+
+    it('refuses a second consume of the same artefact', async () => {
+      const tokens = new Adapter('RefreshToken');
+      const key = id();
+      await tokens.upsert(key, { grantId: id() }, 60);
+      await tokens.consume(key);
+      await expect(tokens.consume(key)).rejects.toMatchObject({ error: 'invalid_grant' });
+    });
+
     it('consuming or destroying an unknown id is harmless', async () => {
       const codes = new Adapter('AuthorizationCode');
       await expect(codes.consume(id())).resolves.toBeUndefined();

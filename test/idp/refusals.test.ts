@@ -54,6 +54,16 @@ describe('refused requests', () => {
     await expect(oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('lets only one of two simultaneous redemptions of a code succeed, and revokes the grant', async () => {
+    const { cfg, p, callback } = await codeFor();
+    const redeem = () => oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: p.verifier, expectedState: p.state });
+    const results = await Promise.allSettled([redeem(), redeem()]);
+    const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof redeem>>> => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(cfg, won[0]!.value.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('refuses a wrong PKCE verifier', async () => {
     const { cfg, p, callback } = await codeFor();
     const wrong = oidc.randomPKCECodeVerifier();
