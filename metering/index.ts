@@ -2,6 +2,7 @@
  * Metering wired from the configuration: the recorder the gateway hands usage records to, reporting
  * for the admin API and the CLI, and retention on a timer. `close()` on SIGTERM flushes what waits.
  */
+import { normalize, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { PortaConfig } from '../config/schema/index.ts';
 import type { Clock } from '../kernel/clock.ts';
@@ -29,7 +30,7 @@ export interface Metering {
 }
 
 export interface MeteringOptions {
-  config: Pick<PortaConfig, 'metering'>;
+  config: Pick<PortaConfig, 'metering'> & { dataDir?: string };
   stores: Pick<Stores, 'ledger' | 'documents'>;
   /** Plans, extra block and subscriptions (see `feeScheduleFrom`). */
   schedule: () => Promise<FeeSchedule>;
@@ -40,13 +41,22 @@ export interface MeteringOptions {
   retentionEveryMs?: number;
 }
 
+const DEFAULT_JOURNAL = './data/usage-journal';
+
+/** `metering.journalPath` as configured; left at its default it follows `dataDir`, like the embedded store. */
+export function journalPath(config: MeteringOptions['config']): string {
+  const configured = config.metering.journalPath;
+  if (config.dataDir && normalize(configured) === normalize(DEFAULT_JOURNAL)) return resolve(config.dataDir, 'usage-journal');
+  return resolve(configured);
+}
+
 export function createMetering(options: MeteringOptions): Metering {
   const { config, stores, logger } = options;
   const clock = options.clock ?? systemClock;
   const m = config.metering;
   const recorder = createUsageRecorder({
     ledger: stores.ledger,
-    journal: openJournal(m.journalPath, logger),
+    journal: openJournal(journalPath(config), logger),
     clock,
     logger,
     metrics: options.metrics,

@@ -1,12 +1,17 @@
 /**
- * The usage journal: a folder of append-only JSON-lines segments on local disk. Every record the
- * recorder accepts is written here first (one `write` to the page cache, about 2 µs), so a process
- * that is killed loses nothing it acknowledged. The recorder seals the open segment when it flushes
- * a batch; a sealed segment is fsynced and deleted once the ledger holds its records. Segments left
- * by an earlier process are replayed at start; record ids make the replay idempotent.
+ * The usage journal: append-only JSON-lines segments on local disk. Every record the recorder accepts
+ * is written here first (one `write` to the page cache, about 2 µs), so a process that is killed
+ * loses nothing it acknowledged. The recorder seals the open segment when it flushes a batch; a
+ * sealed segment is deleted once the ledger holds its records (and fsynced when the ledger refused it).
  *
- * One process per folder: a lock file with the owner's pid stops a second live process from using it.
+ * Several processes may share `metering.journalPath` (one gateway per core, an IdP beside them): each
+ * writes in its own folder `<journalPath>/w-<pid>-<random>` holding a lock file with its pid. At start
+ * a journal adopts the segments of folders whose owner is gone (lock file removed by a clean close, or
+ * naming a dead pid): it claims such a folder by renaming it (atomic, so two starting processes never
+ * both take it), moves the segments into its own folder, and hands them to the recorder to replay.
+ * Record ids make the replay idempotent.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../kernel/logger.ts';
@@ -18,6 +23,7 @@ export interface JournalSegment {
 }
 
 export interface UsageJournal {
+  /** This process's own folder under the journal root. */
   readonly dir: string;
   /** False after the last write failed (or the folder could not be opened). */
   readonly writable: boolean;
@@ -25,18 +31,19 @@ export interface UsageJournal {
   append(record: UsageRecord): boolean;
   /** Closes the open segment and returns it; undefined when no segment is open. */
   seal(): JournalSegment | undefined;
-  /** Segments left by an earlier process, oldest first. */
+  /** Segments adopted from processes that are gone, oldest first; handed over once. */
   leftovers(): JournalSegment[];
   /** The records of a sealed segment; a torn last line (a write cut by a kill) is skipped. */
   read(segment: JournalSegment): Promise<UsageRecord[]>;
   /** Forces a sealed segment to disk. */
   sync(segment: JournalSegment): Promise<void>;
   remove(segment: JournalSegment): Promise<void>;
-  /** Closes the open segment (kept for the next start) and releases the lock. */
+  /** Closes the open segment (kept for the next start) and releases the folder. */
   close(): void;
 }
 
 const SEGMENT = /^(\d{12})\.jsonl$/;
+const OWN = /^(?:w|claimed)-(\d+)-[0-9a-f]+$/;
 const LOCK = 'journal.lock';
 
 function alive(pid: number): boolean {
@@ -49,27 +56,37 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the folder's lock or throws with a message an operator can act on. */
-function lock(dir: string): void {
-  const file = path.join(dir, LOCK);
-  try {
-    fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-  if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
-    throw new Error(`The usage journal ${dir} is in use by process ${owner}; give each process its own metering.journalPath.`);
-  }
-  fs.writeFileSync(file, String(process.pid)); // the owner died: take over its segments
+/** The segments of a folder, oldest first. */
+function segmentsIn(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((name) => SEGMENT.test(name))
+    .sort();
 }
 
-export function openJournal(dir: string, logger: Logger): UsageJournal {
+/**
+ * True when nobody writes in this folder any more: it was closed (no lock) or its owner died. A
+ * `claimed-<pid>-…` folder is being adopted by process <pid>: abandoned only if that process died too.
+ */
+function abandoned(dir: string): boolean {
+  const claimer = /^claimed-(\d+)-/.exec(path.basename(dir));
+  if (claimer) return !alive(Number(claimer[1]));
+  let owner: number;
+  try {
+    owner = Number.parseInt(fs.readFileSync(path.join(dir, LOCK), 'utf8'), 10);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+  return !Number.isInteger(owner) || !alive(owner);
+}
+
+export function openJournal(root: string, logger: Logger): UsageJournal {
+  const dir = path.join(root, `w-${process.pid}-${randomBytes(4).toString('hex')}`);
   let writable = true;
   let fd: number | undefined;
   let open: JournalSegment | undefined;
-  let seq = 0;
+  let seq = 1;
   let previous: JournalSegment[] = [];
   let locked = false;
   let lastErrorCode: string | undefined;
@@ -79,22 +96,41 @@ export function openJournal(dir: string, logger: Logger): UsageJournal {
     return { name, path: path.join(dir, name) };
   };
 
+  /** Moves the segments of abandoned folders into ours (their order does not matter: ids and times do). */
+  function adopt(): JournalSegment[] {
+    const adopted: JournalSegment[] = [];
+    for (const name of fs.readdirSync(root).sort()) {
+      const other = path.join(root, name);
+      if (other === dir || !OWN.test(name) || !abandoned(other)) continue;
+      const claimed = path.join(root, `claimed-${process.pid}-${randomBytes(4).toString('hex')}`);
+      try {
+        fs.renameSync(other, claimed);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another process claimed it first
+        throw err;
+      }
+      for (const segment of segmentsIn(claimed)) {
+        const target = segmentAt(seq++);
+        fs.renameSync(path.join(claimed, segment), target.path);
+        adopted.push(target);
+      }
+      fs.rmSync(claimed, { recursive: true, force: true });
+    }
+    return adopted;
+  }
+
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    lock(dir);
+    // The folder appears with its lock already inside, so no other process ever sees it unlocked.
+    const staging = path.join(root, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+    fs.mkdirSync(staging, { recursive: true });
+    fs.writeFileSync(path.join(staging, LOCK), String(process.pid));
+    fs.renameSync(staging, dir);
     locked = true;
-    const numbers = fs
-      .readdirSync(dir)
-      .map((name) => SEGMENT.exec(name)?.[1])
-      .filter((n): n is string => n !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
-    previous = numbers.map(segmentAt);
-    seq = numbers.length > 0 ? numbers[numbers.length - 1] + 1 : 1;
+    previous = adopt();
   } catch (err) {
     writable = false;
     lastErrorCode = (err as NodeJS.ErrnoException).code;
-    logger.error({ err, dir }, 'usage journal cannot be opened: billable traffic will be refused');
+    logger.error({ err, dir: root }, 'usage journal cannot be opened: billable traffic will be refused');
   }
 
   function fail(err: unknown): false {
@@ -177,13 +213,14 @@ export function openJournal(dir: string, logger: Logger): UsageJournal {
     },
     close() {
       this.seal();
-      if (locked) {
-        try {
-          fs.rmSync(path.join(dir, LOCK), { force: true });
-        } catch {
-          // a stale lock is taken over at the next start
-        }
-        locked = false;
+      if (!locked) return;
+      locked = false;
+      try {
+        // Without the lock the folder is abandoned: the next journal on this root adopts what is left.
+        if (segmentsIn(dir).length === 0) fs.rmSync(dir, { recursive: true, force: true });
+        else fs.rmSync(path.join(dir, LOCK), { force: true });
+      } catch (err) {
+        logger.warn({ err, dir }, 'usage journal folder could not be released');
       }
     },
   };

@@ -7,6 +7,7 @@ import { createStores } from '../../store/index.ts';
 import { PolicyStore } from '../../policies/policy-store.ts';
 import { SubscriptionStore } from '../../policies/subscription-store.ts';
 import { runReportCommand } from '../../metering/cli.ts';
+import { journalPath } from '../../metering/index.ts';
 import type { BillingReport } from '../../metering/billing-report.ts';
 import { loadFixture, loadLedger } from './fixture.ts';
 
@@ -57,5 +58,12 @@ describe('porta report --period YYYY-MM', () => {
     expect(await run('--period', '2026-3')).toMatchObject({ code: 2, err: expect.stringContaining('--period must be a month written YYYY-MM') });
     expect(await run('--period', '2026-03', '--format', 'xml')).toMatchObject({ code: 2, err: expect.stringContaining('--format must be json or csv') });
     expect(await run('--bogus')).toMatchObject({ code: 2, err: expect.stringContaining('Usage: porta report') });
+  });
+});
+
+describe('journalPath', () => {
+  it('follows dataDir when left at its default, and is taken as written otherwise', () => {
+    expect(journalPath({ dataDir: '/srv/porta', metering: parseConfig({}).metering })).toBe('/srv/porta/usage-journal');
+    expect(journalPath({ dataDir: '/srv/porta', metering: { ...parseConfig({}).metering, journalPath: '/var/spool/porta' } })).toBe('/var/spool/porta');
   });
 });

@@ -1,29 +1,31 @@
 import { describe, it, expect, afterAll } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { silentLogger } from '../../kernel/logger.ts';
 import { openJournal } from '../../metering/journal.ts';
 import type { UsageRecord } from '../../metering/types.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'porta-journal-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const rootDir = mkdtempSync(join(tmpdir(), 'porta-journal-'));
+afterAll(() => rmSync(rootDir, { recursive: true, force: true }));
 const rec = (id: string): UsageRecord => ({ id, time: 1, subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
 
 describe('usage journal', () => {
   it('hands a dead process\'s segments over in order, skipping a torn last line', async () => {
-    const dir = join(root, 'leftovers');
-    mkdirSync(dir);
+    const root = join(rootDir, 'leftovers');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    writeFileSync(join(dir, 'journal.lock'), dead);
-    writeFileSync(join(dir, '000000000002.jsonl'), `${JSON.stringify(rec('c'))}\n{"id":"d","ti`);
-    writeFileSync(join(dir, '000000000001.jsonl'), `${JSON.stringify(rec('a'))}\n${JSON.stringify(rec('b'))}\n`);
-    writeFileSync(join(dir, 'notes.txt'), 'not a segment');
+    const deadDir = join(root, `w-${dead}-00c0ffee`);
+    mkdirSync(deadDir, { recursive: true });
+    writeFileSync(join(deadDir, 'journal.lock'), dead);
+    writeFileSync(join(deadDir, '000000000002.jsonl'), `${JSON.stringify(rec('c'))}\n{"id":"d","ti`);
+    writeFileSync(join(deadDir, '000000000001.jsonl'), `${JSON.stringify(rec('a'))}\n${JSON.stringify(rec('b'))}\n`);
+    writeFileSync(join(root, 'notes.txt'), 'not a journal folder');
 
-    const journal = openJournal(dir, silentLogger);
+    const journal = openJournal(root, silentLogger);
     expect(journal.writable).toBe(true);
-    expect(readFileSync(join(dir, 'journal.lock'), 'utf8')).toBe(String(process.pid));
+    expect(readFileSync(join(journal.dir, 'journal.lock'), 'utf8')).toBe(String(process.pid));
+    expect(readdirSync(root).sort()).toEqual(['notes.txt', basename(journal.dir)]); // the dead folder is gone
     const leftovers = journal.leftovers();
     expect(leftovers.map((s) => s.name)).toEqual(['000000000001.jsonl', '000000000002.jsonl']);
     expect(journal.leftovers()).toEqual([]); // handed over once
@@ -38,7 +40,7 @@ describe('usage journal', () => {
   });
 
   it('writes records that survive the process: one JSON line each', async () => {
-    const dir = join(root, 'lines');
+    const dir = join(rootDir, 'lines');
     const journal = openJournal(dir, silentLogger);
     const withText = { ...rec('ü'), subject: 'añña "quoted"\nnewline' };
     expect(journal.append(withText)).toBe(true);
@@ -49,6 +51,25 @@ describe('usage journal', () => {
     expect(await journal.read(segment)).toEqual([withText, rec('z')]);
     await journal.remove(segment);
     journal.close();
+    expect(readdirSync(dir)).toEqual([]); // closed empty: its folder is removed
     expect(openJournal(dir, silentLogger).leftovers()).toEqual([]);
+  });
+
+  it('lets live processes share the root, each in its own folder, and adopts a closed one', async () => {
+    const root = join(rootDir, 'shared');
+    const first = openJournal(root, silentLogger);
+    const second = openJournal(root, silentLogger);
+    expect(first.dir).not.toBe(second.dir);
+    expect(first.append(rec('1'))).toBe(true);
+    first.seal();
+    expect(first.append(rec('2'))).toBe(true);
+    expect(second.leftovers()).toEqual([]);
+    expect(openJournal(root, silentLogger).leftovers()).toEqual([]); // `first` is alive: its segments stay its own
+    first.close(); // two segments left (the ledger did not take them): adoptable now
+    const third = openJournal(root, silentLogger);
+    const adopted = third.leftovers();
+    expect((await Promise.all(adopted.map((s) => third.read(s)))).flat().map((r) => r.id)).toEqual(['1', '2']);
+    second.close();
+    third.close();
   });
 });

@@ -52,9 +52,9 @@ describe('killing the process during a flush', () => {
     const stores = await createEmbeddedStores({ path: db });
     const before = await stores.ledger.count(USAGE_STREAM);
     expect(before).toBeLessThan(acked); // the kill really left records outside the ledger
-    expect(readdirSync(journal).some((f) => f.endsWith('.jsonl'))).toBe(true);
+    expect(readdirSync(journal, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.jsonl'))).toBe(true);
 
-    // A new process on the same journal (the dead child's lock is taken over) replays it.
+    // A new process on the same journal root adopts the dead child's folder and replays it.
     const recorder = createUsageRecorder({ ledger: stores.ledger, journal: openJournal(journal, silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 60_000, flushBatchSize: 100, bufferLimit: 1000 });
     expect(await recorder.close()).toBe(true);
 
@@ -64,7 +64,7 @@ describe('killing the process during a flush', () => {
     expect(ids.size).toBeLessThanOrEqual(acked + 50);
     for (let i = 0; i < ids.size; i++) expect(ids.has(`kill-${String(i).padStart(8, '0')}`)).toBe(true);
     expect([...ids.values()].every((n) => n === 1)).toBe(true);
-    expect(readdirSync(journal).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
+    expect(readdirSync(journal, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
 
     // And the aggregates count each request once.
     const reporting = createReporting({ ledger: stores.ledger, documents: stores.documents, schedule: async () => ({ plans: {}, extraStorageBlock: null, subscriptions: [] }) });
@@ -88,7 +88,7 @@ describe('SIGTERM', () => {
     expect(code).toBe(0);
     const stores = await createEmbeddedStores({ path: db });
     expect(await stores.ledger.count(USAGE_STREAM)).toBe(1234);
-    expect(readdirSync(journal)).toEqual([]); // no segment left, and the lock released
+    expect(readdirSync(journal)).toEqual([]); // no segment left, and the folder released
     await stores.close();
   });
 });
