@@ -134,8 +134,9 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
   const clock = new ManualClock(Date.now());
   const backchannel = await startBackchannelReceiver();
   const dataDir = options.store?.kind === 'embedded' && options.store.path ? '' : mkdtempSync(join(tmpdir(), 'porta-idp-'));
-  let app: express.Express | undefined;
-  const server = createServer((req, res) => (app ? app(req, res) : res.writeHead(503).end()));
+  // The listener starts first (its port makes the issuer); the app is plugged in once built.
+  const mounted: { app?: express.Express } = {};
+  const server = createServer((req, res) => (mounted.app ? mounted.app(req, res) : res.writeHead(503).end()));
   const port = await listen(server, options.port);
   const url = `http://127.0.0.1:${port}`;
   const issuer = options.issuer ?? url;
@@ -204,7 +205,7 @@ export async function startIdp(options: StartOptions = {}): Promise<IdpHarness> 
   composed.get('/api/v1/ping', (_req, res) => {
     res.json({ pong: true });
   });
-  app = composed;
+  mounted.app = composed;
 
   const harness: IdpHarness = {
     issuer,
