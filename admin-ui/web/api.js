@@ -1,6 +1,6 @@
 // The admin REST API client. Every call carries the bearer token in the Authorization header and no
 // cookies (`credentials: 'omit'`): that is what makes the API immune to cross-site request forgery.
-import { accessToken, refresh, signIn } from './auth.js';
+import { accessToken, refresh, signIn, justSignedIn } from './auth.js';
 
 export const API = '/api/v1';
 
@@ -20,6 +20,24 @@ export class ApiError extends Error {
 }
 
 /**
+ * Signs in again, unless that just happened: then the API refuses this account itself (suspended,
+ * deleted) and another round through the IdP would loop, so the refusal is shown instead.
+ * @param {string} message the API's or the IdP's reason
+ * @returns {Promise<never>}
+ */
+async function signInAgain(message) {
+  if (justSignedIn()) throw new ApiError(401, 'refused_after_sign_in', message);
+  await signIn();
+  throw new ApiError(401, 'unauthorized', 'Signing in…');
+}
+
+/** @param {Response} res */
+async function reasonOf(res) {
+  const body = await res.clone().json().catch(() => ({}));
+  return String(body?.error?.message ?? `${res.status} ${res.statusText}`);
+}
+
+/**
  * @param {string} method
  * @param {string} path relative to /api/v1, e.g. `/collectives`
  * @param {{ body?: unknown, headers?: Record<string, string>, raw?: boolean }} [options]
@@ -28,10 +46,7 @@ export class ApiError extends Error {
 export async function request(method, path, options = {}) {
   const send = async () => {
     const token = await accessToken();
-    if (!token) {
-      await signIn();
-      throw new ApiError(401, 'unauthorized', 'Signing in…');
-    }
+    if (!token) return signInAgain('Your session has ended and signing in again did not help.');
     /** @type {Record<string, string>} */
     const headers = { Accept: options.raw ? '*/*' : 'application/json', Authorization: `Bearer ${token}`, ...(options.headers ?? {}) };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -45,13 +60,14 @@ export async function request(method, path, options = {}) {
   let res = await send();
   if (res.status === 401) {
     // Expired or revoked: one refresh, then a new sign-in.
+    const reason = await reasonOf(res);
     try {
       await refresh();
-      res = await send();
     } catch {
-      await signIn();
-      throw new ApiError(401, 'unauthorized', 'Signing in…');
+      return signInAgain(reason);
     }
+    res = await send();
+    if (res.status === 401) return signInAgain(await reasonOf(res));
   }
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));

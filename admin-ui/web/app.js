@@ -4,6 +4,7 @@ import { h, replace } from './dom.js';
 import { t, LANGUAGES, currentLanguage, setLanguage } from './i18n/index.js';
 import { completeSignIn, signedIn, signIn, signOut } from './auth.js';
 import { loadMe } from './session.js';
+import { ApiError } from './api.js';
 import { page, failure, announce } from './ui.js';
 import { accountPage } from './pages/account.js';
 import { collectivesPage, collectivePage } from './pages/collectives.js';
@@ -209,6 +210,7 @@ async function boot() {
   try {
     me = await loadMe();
   } catch (error) {
+    if (error instanceof ApiError && error.code === 'refused_after_sign_in') return signInPage(t('signIn.refused', { reason: error.message }));
     if (!signedIn()) return signInPage();
     renderHeader(undefined);
     replace(main, failure(error));

@@ -8,6 +8,9 @@ export const ADMIN_RESOURCE = 'urn:porta:admin';
 const SCOPE = 'openid email profile groups plan';
 const TOKENS = 'porta.tokens';
 const PENDING = 'porta.pending';
+const SIGNED_IN_AT = 'porta.signedInAt';
+/** A new sign-in this soon after the last one would be a loop (the IdP session is fine, the API still refuses). */
+const LOOP_MS = 30_000;
 /** Refresh this long before the access token expires. */
 const MARGIN_MS = 30_000;
 
@@ -163,6 +166,7 @@ export async function completeSignIn() {
   const audiences = Array.isArray(c.aud) ? c.aud : [c.aud];
   if (c.iss !== meta.issuer || !audiences.includes(CLIENT_ID) || c.nonce !== pending.nonce) throw new Error('id_token');
   keep(set);
+  sessionStorage.setItem(SIGNED_IN_AT, String(Date.now()));
   return pending.returnTo;
 }
 
@@ -186,6 +190,11 @@ export async function refresh() {
     })
     .finally(() => (refreshing = undefined));
   return refreshing;
+}
+
+/** True right after a sign-in: sending the browser to sign in again would only come back refused. */
+export function justSignedIn() {
+  return Date.now() - Number(sessionStorage.getItem(SIGNED_IN_AT) ?? 0) < LOOP_MS;
 }
 
 /** A valid access token, refreshed when close to expiry; undefined when signed out. */

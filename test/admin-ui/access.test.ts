@@ -172,6 +172,25 @@ describe('admin UI: sign-in, protection and accessibility', () => {
     await person.context.close();
   }, 60_000);
 
+  it('does not loop through the IdP when the API refuses the account itself (suspended after signing in)', async () => {
+    const person = await newPerson(browser);
+    const marta = await stack.directory.createAccount({ username: 'marta', email: 'marta@example.org', name: 'Marta Vila', password: PASSWORD, emailVerified: true });
+    await signIn(person, stack.url, 'marta', PASSWORD);
+    const { page } = person;
+    let authorizations = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/auth') authorizations++;
+    });
+    await stack.directory.updateAccount(marta.id, { status: 'suspended' });
+    await page.reload();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/Porta does not let this account in: .*suspended/);
+    expect(authorizations).toBeLessThanOrEqual(1);
+    expect(new URL(page.url()).pathname.startsWith('/admin')).toBe(true);
+    await person.context.close();
+  }, 60_000);
+
   it('is usable by keyboard alone: skip link first, visible focus, links and buttons reachable', async () => {
     const person = await newPerson(browser);
     await signIn(person, stack.url, 'ada', PASSWORD);

@@ -320,4 +320,5 @@ export default {
   'collective.addPlan': 'Afegeix el pla',
   'collective.endPlanOf': 'Acaba el pla {plan}',
   'policy.reload': 'Carrega la darrera versió',
+  'signIn.refused': 'Porta no deixa entrar aquest compte: {reason}',
 };

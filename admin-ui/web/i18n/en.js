@@ -320,4 +320,5 @@ export default {
   'collective.addPlan': 'Add plan',
   'collective.endPlanOf': 'End the plan {plan}',
   'policy.reload': 'Load the latest version',
+  'signIn.refused': 'Porta does not let this account in: {reason}',
 };

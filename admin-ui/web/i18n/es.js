@@ -320,4 +320,5 @@ export default {
   'collective.addPlan': 'Añadir plan',
   'collective.endPlanOf': 'Terminar el plan {plan}',
   'policy.reload': 'Cargar la última versión',
+  'signIn.refused': 'Porta no deja entrar a esta cuenta: {reason}',
 };
