@@ -66,6 +66,9 @@ function isProviderPath(path: string): boolean {
   return PROVIDER_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
 }
 
+/** Least time between two key reloads caused by an unknown `kid`. */
+const RELOAD_INTERVAL_MS = 30_000;
+
 const FORWARDED_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'];
 
 /** Whether express's `trust proxy` setting (from config.server.trustedProxies) trusts the peer. */
@@ -91,7 +94,9 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
   let callback!: ReturnType<Provider['callback']>;
   let jwks = createLocalJWKSet({ keys: [] });
 
+  let lastReload = 0;
   const build = async () => {
+    lastReload = clock.now();
     const [keys, cookies] = await Promise.all([loadSigningKeys(stores.documents, clock), loadCookieKeys(stores.documents, config.idp.cookieKeys)]);
     const next = new Provider(issuer, providerConfiguration({ config, clients, adapter, jwks: keys, cookieKeys: cookies, findAccount, logger }));
     if (config.server.trustedProxies.length > 0) next.proxy = true;
@@ -126,8 +131,12 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
     try {
       result = await verify();
     } catch (error) {
-      // A key made by a rotation in another process that this one has not heard of yet: reload once.
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw invalidToken(error instanceof Error ? error.message : String(error));
+      // A key made by a rotation in another process that this one has not heard of yet: reload once,
+      // but not more often than every RELOAD_INTERVAL_MS (tokens with made-up kids must not make
+      // every request rebuild the provider).
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || clock.now() - lastReload < RELOAD_INTERVAL_MS) {
+        throw invalidToken(error instanceof Error ? error.message : String(error));
+      }
       await build();
       try {
         result = await verify();

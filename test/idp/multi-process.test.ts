@@ -53,4 +53,18 @@ describe('several IdP processes sharing Redis', () => {
     expect(header.kid).toBe(signingKid);
     await expect(a.idp.verifyAccessToken(fromB.access_token as string, GATEWAY_URL)).resolves.toMatchObject({ sub: SERVICE.clientId });
   });
+
+  it('verifies a token signed with a key it missed the news of, by reloading from the store (at most every 30 s)', async () => {
+    // A rotation whose broadcast never reached anyone.
+    const silent = { documents: a.stores.documents, broadcast: { publish: async () => undefined, subscribe: async () => async () => undefined } };
+    const { signingKid } = await rotateKeys(silent);
+    await a.idp.reloadKeys();
+    const fromA = await post(a.url, '/token', { grant_type: 'client_credentials', resource: GATEWAY_URL });
+    const token = fromA.access_token as string;
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe(signingKid);
+    // B reloaded moments ago (the previous rotation): it does not reload again yet.
+    await expect(b.idp.verifyAccessToken(token, GATEWAY_URL)).rejects.toMatchObject({ status: 401 });
+    b.clock.advance(31_000);
+    await expect(b.idp.verifyAccessToken(token, GATEWAY_URL)).resolves.toMatchObject({ sub: SERVICE.clientId });
+  });
 });

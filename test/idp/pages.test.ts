@@ -121,7 +121,8 @@ describe('interaction pages', () => {
       unknown.push(await time(`ghost-${i}`, i));
     }
     const [k, u] = [median(known), median(unknown)];
-    expect(Math.max(k, u) / Math.min(k, u)).toBeLessThan(3);
+    // Without the dummy hash an unknown user answers in a few ms against tens of ms for a known one.
+    expect(Math.max(k, u) / Math.min(k, u)).toBeLessThan(4);
   });
 
   it('pauses a username+address after consecutive failures, says when to retry, and a success resets the count', async () => {
