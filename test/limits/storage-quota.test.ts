@@ -70,6 +70,10 @@ describe('PUT with Content-Length', () => {
     expect(sim.usedBytes('bea')).toBe(750 * KiB);
     const other = await call(files('bea', 'other.bin'), { method: 'PUT', headers: as('bea'), body: bytes(750 * KiB) });
     expect(other.status).toBe(507);
+    // Only the growth (50 KiB) counts as landed: what is left is usable at once.
+    expect(await released('bea')).toBe(true);
+    const rest = await call(files('bea', 'rest.bin'), { method: 'PUT', headers: as('bea'), body: bytes(270 * KiB) });
+    expect(rest.status).toBe(201);
     expect(sim.peakUsedBytes('bea')).toBeLessThanOrEqual(QUOTA);
   });
 

@@ -3,7 +3,8 @@
  *
  * Every request shape that adds bytes (shapes.ts) reserves them in `StorageQuota` before it is
  * forwarded, and gives the reservation back when the exchange is over; a write that reached the
- * upstream also marks the usage as changed so every gateway process reads it again. Over quota: 507
+ * upstream first adds its bytes to the usage every gateway process sees (storage-quota.ts), and a
+ * delete makes them read the upstream's figure again. Over quota: 507
  * with Sabre's DAV error. Nextcloud's own quota stays on too (writes the gateway cannot see, such as
  * office editing, are only checked there): the gateway makes the plan's limit hold for every DAV
  * upload, including concurrent ones through several gateway processes.
@@ -128,16 +129,21 @@ export function createStorageQuotaEnforcer(options: StorageQuotaEnforcerOptions)
     const headers = request.upstreamHeaders;
     const prefix = 'prefix' in shape ? shape.prefix : '';
     const readUsed = () => usage.usedBytes(holder.uid, prefix, headers);
+    /** Bytes of a replaced file credited by the last `reserve` (its growth is what lands). */
+    let credited = 0;
     const reserve = async (amount: number, replaces?: { user?: string; path: string }, fresh = false): Promise<QuotaCheck> => {
       const first = await quota.reserve(holder, amount, readUsed, 0, fresh);
       if (first.granted || !replaces) return first;
       const old = await usage.sizeOf(replaces.user, prefix, replaces.path, headers);
-      return old ? quota.reserve(holder, amount, readUsed, old) : first;
+      if (!old) return first;
+      const second = await quota.reserve(holder, amount, readUsed, old);
+      if (second.granted) credited = old;
+      return second;
     };
-    /** After the exchange: a successful write changed the usage upstream; then the bytes are given back. */
-    const finish = (held: () => number) => (status: number | undefined) =>
+    /** After the exchange: a successful write's bytes count as landed, then the reservation is given back. */
+    const finish = (held: () => number, written: () => number = held) => (status: number | undefined) =>
       later('release', async () => {
-        if (ok(status)) await quota.changed(holder);
+        if (ok(status)) await quota.landed(holder, written());
         await quota.release(holder, held());
       });
 
@@ -153,9 +159,9 @@ export function createStorageQuotaEnforcer(options: StorageQuotaEnforcerOptions)
         const upFront = declared ?? 0;
         const check = await reserve(upFront, replaces);
         if (!check.granted) return { refuse: overQuota(holder, check, upFront) };
-        if (!streamed) return { admit: { settle: finish(() => upFront) } };
+        if (!streamed) return { admit: { settle: finish(() => upFront, () => upFront - credited) } };
         const body = meteredBody(request, holder, upFront);
-        return { admit: { body, settle: finish(() => body.reserved) } };
+        return { admit: { body, settle: finish(() => body.reserved, () => body.forwarded) } };
       }
 
       case 'copy': {
@@ -163,7 +169,7 @@ export function createStorageQuotaEnforcer(options: StorageQuotaEnforcerOptions)
         if (size === undefined) return PASS; // the upstream answers 404
         const check = await reserve(size, shape.destination === undefined ? undefined : { user: shape.user, path: shape.destination });
         if (!check.granted) return { refuse: overQuota(holder, check, size) };
-        return { admit: { settle: finish(() => size) } };
+        return { admit: { settle: finish(() => size, () => size - credited) } };
       }
 
       case 'upload-start': {
@@ -226,7 +232,7 @@ export function createStorageQuotaEnforcer(options: StorageQuotaEnforcerOptions)
             settle: (status) => {
               if (!ok(status)) return;
               later('release', async () => {
-                await quota.changed(holder);
+                await quota.landed(holder, received - credited);
                 await quota.release(holder, received);
                 await Promise.all([counters.reset(keys.held), counters.reset(keys.received)]);
               });

@@ -2,14 +2,17 @@
  * StorageQuota: "does this many more bytes fit?", answered for every gateway process at once.
  *
  * usage = what the upstream stores (RFC 4331 `quota-used-bytes`, cached briefly in the shared KV
- *         store) + the bytes of uploads in flight (one reservation counter per holder, `reserve` is
- *         atomic in Redis and in SQLite).
+ *         store) + bytes that landed through the gateway since that figure was read (a shared
+ *         counter) + the bytes of uploads in flight (one reservation counter per holder; `reserve`
+ *         is atomic in Redis and in SQLite).
  *
- * The cache is stamped with a generation number. A finished write bumps the generation BEFORE it
- * releases its reservation, and a reservation re-reads the generation AFTER it was granted: if it
- * moved, the usage is read again from the upstream and the reservation re-checked. So a process
- * that read usage just before another process's upload landed can never count those bytes as free:
- * either the other reservation was still held when ours was granted, or we see the new generation.
+ * A cached figure remembers the `landed` counter as it was just BEFORE the upstream was asked. A
+ * write that reached the upstream adds its bytes to `landed` BEFORE it releases its reservation,
+ * and a reservation reads `landed` again AFTER it was granted and re-checks if it moved. So a
+ * process can never count as free the bytes another process just stored: either that upload's
+ * reservation was still held when ours was granted, or its bytes are in `landed`. Bytes counted
+ * twice (landed while the upstream was being asked, or an overwrite counted at full size) only err
+ * on the safe side until the cache is read again. Deletes drop the cached figure.
  */
 import type { CounterStore, KeyValueStore } from '../../../store/types.ts';
 
@@ -37,9 +40,16 @@ export interface StorageQuotaOptions {
   reservationTtlSeconds: number;
 }
 
-interface Snapshot {
+interface Cached {
   used: number;
-  gen: number;
+  /** `landed` when the upstream was asked. */
+  landed: number;
+}
+
+interface Snapshot {
+  /** Upstream usage plus what landed since it was read. */
+  used: number;
+  landed: number;
 }
 
 export class StorageQuota {
@@ -56,20 +66,19 @@ export class StorageQuota {
   }
 
   private keys(holder: QuotaHolder) {
-    return { gen: `quota:gen:${holder.key}`, cache: `quota:used:${holder.key}`, held: `quota:held:${holder.key}` };
+    return { landed: `quota:landed:${holder.key}`, cache: `quota:used:${holder.key}`, held: `quota:held:${holder.key}` };
   }
 
   private async snapshot(holder: QuotaHolder, readUsed: () => Promise<number>, fresh = false): Promise<Snapshot> {
     const keys = this.keys(holder);
-    const [gen, cached] = await Promise.all([this.counters.get(keys.gen), fresh ? undefined : this.kv.get(keys.cache)]);
+    const [landed, cached] = await Promise.all([this.counters.get(keys.landed), fresh ? undefined : this.kv.get(keys.cache)]);
     if (cached !== undefined) {
-      const snap = JSON.parse(cached) as Snapshot;
-      if (snap.gen === gen) return snap;
+      const c = JSON.parse(cached) as Cached;
+      return { used: c.used + Math.max(0, landed - c.landed), landed };
     }
     const used = await readUsed();
-    const snap = { used, gen };
-    await this.kv.set(keys.cache, JSON.stringify(snap), this.cacheSeconds);
-    return snap;
+    await this.kv.set(keys.cache, JSON.stringify({ used, landed } satisfies Cached), this.cacheSeconds);
+    return { used, landed };
   }
 
   /**
@@ -81,26 +90,31 @@ export class StorageQuota {
     const snap = await this.snapshot(holder, readUsed, fresh);
     const result = await this.counters.reserve(keys.held, amount, holder.limit, Math.max(0, snap.used - credit), this.ttl);
     if (!result.granted) return { granted: false, used: snap.used, inFlight: result.total };
-    const gen = await this.counters.get(keys.gen);
-    if (gen !== snap.gen) {
-      const now = await this.snapshot(holder, readUsed, true);
-      if (Math.max(0, now.used - credit) + result.total > holder.limit) {
+    const landed = await this.counters.get(keys.landed);
+    if (landed !== snap.landed) {
+      const used = snap.used + (landed - snap.landed);
+      if (Math.max(0, used - credit) + result.total > holder.limit) {
         await this.counters.release(keys.held, amount);
-        return { granted: false, used: now.used, inFlight: result.total - amount };
+        return { granted: false, used, inFlight: result.total - amount };
       }
-      return { granted: true, used: now.used, inFlight: result.total };
+      return { granted: true, used, inFlight: result.total };
     }
     return { granted: true, used: snap.used, inFlight: result.total };
   }
 
-  /** Gives reserved bytes back. After a write that reached the upstream, call `changed` first. */
+  /** Gives reserved bytes back. After a write that reached the upstream, call `landed` first. */
   async release(holder: QuotaHolder, amount: number): Promise<void> {
     if (amount > 0) await this.counters.release(this.keys(holder).held, amount);
   }
 
-  /** The upstream's usage changed (a write landed, a file was deleted): every process re-reads it. */
+  /** A write of (at most) `bytes` reached the upstream. */
+  async landed(holder: QuotaHolder, bytes: number): Promise<void> {
+    if (bytes > 0) await this.counters.increment(this.keys(holder).landed, bytes);
+  }
+
+  /** The upstream's usage changed in a way the gateway cannot size (a delete): read it again. */
   async changed(holder: QuotaHolder): Promise<void> {
-    await this.counters.increment(this.keys(holder).gen, 1);
+    await this.kv.delete(this.keys(holder).cache);
   }
 
   /** Current usage as the quota sees it (for messages and the account page). */
