@@ -18,7 +18,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -63,6 +63,20 @@ interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
+  requests: number;
+  /** CPU microseconds per request spent by the server under test (when its pid is given). */
+  cpuUsPerRequest?: number;
+}
+
+/** User + system CPU time of a process, in ms (Linux /proc; 100 ticks a second). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 function toMs(value: string): number {
@@ -72,19 +86,23 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
-async function wrk(url: string, connections: number, script?: string): Promise<WrkResult> {
+async function wrk(url: string, connections: number, script?: string, server?: ChildProcess): Promise<WrkResult> {
+  const cpuBefore = cpuMs(server?.pid);
   const args = ['-t1', `-c${connections}`, `-d${DURATION}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const child = pinned(1, '/usr/bin/wrk', args);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise((resolve) => child.once('exit', resolve));
+  const cpuAfter = cpuMs(server?.pid);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1];
   if (non2xx) throw new Error(`wrk saw ${non2xx} error answers from ${url}:\n${out}`);
   if (!Number.isFinite(rps)) throw new Error(`wrk output not understood:\n${out}`);
-  return { rps, p50, p99 };
+  const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && requests > 0 ? ((cpuAfter - cpuBefore) * 1000) / requests : undefined;
+  return { rps, p50, p99, requests, cpuUsPerRequest };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -153,17 +171,20 @@ end
 
     const ratioRps: number[] = [];
     const ratioP99: number[] = [];
+    const ratioCpu: number[] = [];
     const table: string[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       const direct = await wrk(`${upstream.url}/app/page`, 50);
-      const bareSat = await wrk(`${bare.url}/app/page`, 50);
-      const fullSat = await wrk(`${full.url}/app/page`, 50, script);
+      const bareSat = await wrk(`${bare.url}/app/page`, 50, undefined, bare.child);
+      const fullSat = await wrk(`${full.url}/app/page`, 50, script, full.child);
       const bareMod = await wrk(`${bare.url}/app/page`, 4);
       const fullMod = await wrk(`${full.url}/app/page`, 4, script);
       ratioRps.push(fullSat.rps / bareSat.rps);
+      if (bareSat.cpuUsPerRequest && fullSat.cpuUsPerRequest) ratioCpu.push(fullSat.cpuUsPerRequest / bareSat.cpuUsPerRequest);
       ratioP99.push(fullMod.p99 / bareMod.p99);
       table.push(
         `round ${r}: req/s direct ${fmt(direct.rps)}, bare ${fmt(bareSat.rps)}, full ${fmt(fullSat.rps)} (full/bare ${fmt(fullSat.rps / bareSat.rps, 2)}, bare/direct ${fmt(bareSat.rps / direct.rps, 2)}); ` +
+          `CPU µs/request bare ${fmt(bareSat.cpuUsPerRequest ?? NaN)}, full ${fmt(fullSat.cpuUsPerRequest ?? NaN)}; ` +
           `c4 p50/p99 ms bare ${fmt(bareMod.p50, 2)}/${fmt(bareMod.p99, 2)}, full ${fmt(fullMod.p50, 2)}/${fmt(fullMod.p99, 2)}`,
       );
     }
@@ -198,6 +219,7 @@ end
       lines: [
         ...table,
         `median full/bare req/s at saturation (c50): ${fmt(rpsRatio, 2)} (target ≥ 0.80: ${rpsRatio >= 0.8 ? 'met' : 'NOT met'})`,
+        `median bare/full CPU per request: ${ratioCpu.length ? fmt(1 / median(ratioCpu), 2) : 'n/a'} (the req/s ratio the proxy's core would allow if it were not shared)`,
         `median full/bare p99 at moderate load (c4): ${fmt(p99Ratio, 2)} (target ≤ 1.50: ${p99Ratio <= 1.5 ? 'met' : 'NOT met'})`,
         ...faLines,
       ],
@@ -301,6 +323,7 @@ async function serveRole(role: string, options: Record<string, string & Record<s
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   if (process.argv[2] === 'serve') {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(0));
     await serveRole(process.argv[3], JSON.parse(process.argv[4] ?? '{}'));
   } else {
     const result = await run();

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { systemClock } from '../kernel/clock.ts';
 import { AppError } from '../kernel/errors.ts';
 import type { GatewayDeps } from './types.ts';
+import type { PortaConfig } from '../config/schema/index.ts';
 import type { GatewayContext } from './context.ts';
 import { newScope } from './scope.ts';
 import { createPipeline } from './pipeline.ts';
@@ -37,6 +38,11 @@ export interface Gateway {
   handle(req: IncomingMessage, res: ServerResponse): void;
   upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
   close(): Promise<void>;
+}
+
+/** Options for the gateway's `http.createServer`: request-head size and time limits from config (431 / 408). */
+export function gatewayServerOptions(config: PortaConfig['gateway']): { maxHeaderSize: number; headersTimeout: number; requestTimeout: number } {
+  return { maxHeaderSize: config.maxHeaderBytes, headersTimeout: config.headersTimeoutMs, requestTimeout: 0 };
 }
 
 const meteringDown = () => new AppError(503, 'metering_unavailable', 'Use of this service cannot be recorded right now; try again in a moment.');

@@ -16,9 +16,22 @@ function clean(value: unknown): string | undefined {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
 
+/** Headers per claims object and style: a cached session or token reuses them instead of rebuilding them per request. */
+const computed = new WeakMap<object, Partial<Record<ServiceConfig['identityHeaders'], Record<string, string>>>>();
+
 export function identityHeadersFor(style: ServiceConfig['identityHeaders'], principal: Principal | undefined): Record<string, string> {
+  if (!principal || style === 'none') return {};
+  let byStyle = computed.get(principal.claims);
+  if (!byStyle) {
+    byStyle = {};
+    computed.set(principal.claims, byStyle);
+  }
+  // A copy: callers may add to it (the enforcer adapter adds Authorization).
+  return { ...(byStyle[style] ??= build(style, principal)) };
+}
+
+function build(style: ServiceConfig['identityHeaders'], principal: Principal): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!principal || style === 'none') return out;
   const c = principal.claims;
   const put = (name: string, value: unknown) => {
     const v = clean(value);
