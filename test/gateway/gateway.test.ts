@@ -154,6 +154,44 @@ describe('browser flow', () => {
     expect(after.status).toBe(401);
   });
 
+  it('refreshes the tokens of a session whose access token expired, and passes the fresh one on', async () => {
+    const browser = await signIn('ana');
+    const before = JSON.parse((await browser.request(`${gw.url}/authelia/x`)).body) as Seen;
+    const firstToken = String(before.headers.authorization);
+    expect(firstToken).toMatch(/^Bearer ey/);
+    skewMs = 11 * 60_000; // past the access token's 10 minutes, as the gateway sees it
+    try {
+      const after = await browser.request(`${gw.url}/authelia/x`);
+      expect(after.status).toBe(200);
+      const refreshed = String((JSON.parse(after.body) as Seen).headers.authorization);
+      expect(refreshed).toMatch(/^Bearer ey/);
+      expect(refreshed).not.toBe(firstToken);
+    } finally {
+      skewMs = 0;
+    }
+  });
+
+  it('ends a session after its idle time and after its absolute lifetime', async () => {
+    const browser = await signIn('ana');
+    const cookie = browser.cookie(gw.url, 'porta_session');
+    const headers = { cookie: `porta_session=${cookie}`, accept: 'application/json' };
+    expect((await fetch(`${gw.url}/app/x`, { headers })).status).toBe(200);
+    skewMs = 9 * 3600_000; // idle limit: 8 hours
+    try {
+      expect((await fetch(`${gw.url}/app/x`, { headers })).status).toBe(401);
+    } finally {
+      skewMs = 0;
+    }
+    const other = await signIn('ana');
+    const otherHeaders = { cookie: `porta_session=${other.cookie(gw.url, 'porta_session')}`, accept: 'application/json' };
+    skewMs = 8 * 86400_000; // absolute limit: 7 days
+    try {
+      expect((await fetch(`${gw.url}/app/x`, { headers: otherHeaders })).status).toBe(401);
+    } finally {
+      skewMs = 0;
+    }
+  });
+
   it('refuses a back-channel logout token that is forged or lacks the event', async () => {
     const forged = await fetch(`${gw.url}/_porta/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'logout_token=abc.def.ghi' });
     expect(forged.status).toBe(400);
