@@ -17,7 +17,9 @@ import { applyRetention, type RetentionResult } from './retention.ts';
 
 export type { UsageRecord, UsageInput } from './types.ts';
 export { usageRoutes } from './admin-routes.ts';
-export { anonymiseSubject } from './anonymise.ts';
+import { anonymiseSubject } from './anonymise.ts';
+
+export { anonymiseSubject };
 export { feeScheduleFrom } from './schedule.ts';
 
 export interface Metering {
@@ -25,6 +27,11 @@ export interface Metering {
   reporting: Reporting;
   /** Deletes raw records past `metering.retentionDays` (aggregating them first). Also runs every `retentionEveryMs`. */
   applyRetention(): Promise<RetentionResult>;
+  /**
+   * After an account is deleted: its usage is reported under `anonymousId` from now on (call with the
+   * `DeletedAccount` that `AccountFlows.deleteAccount` returns).
+   */
+  anonymiseSubject(accountId: string, anonymousId: string): Promise<{ aggregatesRewritten: number }>;
   /** Flushes the recorder and stops the retention timer. */
   close(): Promise<void>;
 }
@@ -83,6 +90,7 @@ export function createMetering(options: MeteringOptions): Metering {
     recorder,
     reporting,
     applyRetention: retention,
+    anonymiseSubject: (accountId, anonymousId) => anonymiseSubject(stores.documents, accountId, anonymousId),
     async close() {
       if (timer) clearInterval(timer);
       await recorder.close();

@@ -59,8 +59,10 @@ export function createReporting(deps: ReportingDeps): Reporting {
       await deps.documents.write([{ collection: SETTINGS, id: WEIGHTS_ID, doc: w }]);
     },
     async billingReport(period) {
-      const [usage, schedule, w] = [await aggregateMonth(aggregateDeps, period), await deps.schedule(), await weights()];
-      return buildBillingReport({ period, usage, schedule, weights: w });
+      const [usage, schedule, w, subjectOf] = [await aggregateMonth(aggregateDeps, period), await deps.schedule(), await weights(), await subjects.resolver()];
+      // A deleted account's subscriptions are billed under its anonymous id, like its usage.
+      const subscriptions = schedule.subscriptions.map((s) => ('account' in s.holder ? { ...s, holder: { account: subjectOf(s.holder.account) } } : s));
+      return buildBillingReport({ period, usage, schedule: { ...schedule, subscriptions }, weights: w });
     },
     async usage(query) {
       const subjectOf = await subjects.resolver();
