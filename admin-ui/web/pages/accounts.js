@@ -1,9 +1,9 @@
 // Accounts (platform admins): search, plans through subscriptions, suspend or reactivate, send a
 // password reset, delete.
-import { h, field, formValues } from '../dom.js';
+import { h, field, formValues, showFieldErrors } from '../dom.js';
 import { t } from '../i18n/index.js';
-import { api, enc, offers } from '../api.js';
-import { page, section, table, link, errorBox, actionButton, announce } from '../ui.js';
+import { api, enc, offers, ApiError } from '../api.js';
+import { page, section, table, link, errorBox, showError, clearError, actionButton, announce } from '../ui.js';
 
 /** @typedef {{ id: string, username: string, email: string, name: string, status: string, platformAdmin: boolean }} Account */
 /** @typedef {{ id: string, holder: { account?: string, collective?: string }, plan: string, from: number, to?: number, extraBlocks?: number, coversMembers?: boolean }} Subscription */
@@ -66,7 +66,7 @@ export async function accountsPage(ctx) {
       who,
       a.username,
       a.email,
-      h('span', { class: `badge ${suspended ? 'badge-warn' : 'badge-ok'}` }, suspended ? t('accounts.suspended') : t('accounts.active')) ,
+      h('span', null, h('span', { class: `badge ${suspended ? 'badge-warn' : 'badge-ok'}` }, suspended ? t('accounts.suspended') : t('accounts.active')), a.platformAdmin ? h('span', { class: 'badge badge-ok' }, t('accounts.admin')) : null),
       planCell,
       h(
         'div',
@@ -82,6 +82,13 @@ export async function accountsPage(ctx) {
               announce(t('accounts.resetSent', { email: a.email }));
             }, { box, ariaLabel: `${t('accounts.reset')}: ${who}` })
           : null,
+        a.id === ctx.me.accountId
+          ? null
+          : actionButton(a.platformAdmin ? t('accounts.unmakeAdmin') : t('accounts.makeAdmin'), async () => {
+              await api.patch(`/accounts/${enc(a.id)}`, { platformAdmin: !a.platformAdmin });
+              announce(a.platformAdmin ? t('accounts.adminRemoved', { name: who }) : t('accounts.adminGiven', { name: who }));
+              reload();
+            }, { box, ariaLabel: `${a.platformAdmin ? t('accounts.unmakeAdmin') : t('accounts.makeAdmin')}: ${who}`, confirmText: a.platformAdmin ? undefined : t('accounts.confirmAdmin', { name: who }) }),
         actionButton(t('accounts.delete'), async () => {
           await api.del(`/accounts/${enc(a.id)}`);
           announce(t('accounts.deleted', { name: who }));
@@ -94,6 +101,7 @@ export async function accountsPage(ctx) {
   return page(
     t('accounts.title'),
     search,
+    createSection(ctx),
     section(
       t('accounts.results', { count: body.total ?? accounts.length }),
       box,
@@ -101,4 +109,38 @@ export async function accountsPage(ctx) {
       body.next ? link(`/admin/accounts?${new URLSearchParams({ ...(query ? { q: query } : {}), cursor: body.next })}`, t('accounts.next')) : null,
     ),
   );
+}
+
+/** Platform admins create an account; the person sets a password through the reset mail or is given one. @param {import('../app.js').PageContext} ctx */
+function createSection(ctx) {
+  const box = errorBox();
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'stack', novalidate: true },
+      box,
+      h(
+        'div',
+        { class: 'grid' },
+        field({ label: t('accounts.username'), name: 'username', required: true, autocomplete: 'off' }),
+        field({ label: t('accounts.email'), name: 'email', type: 'email', required: true, autocomplete: 'off' }),
+        field({ label: t('accounts.name'), name: 'name', required: true, autocomplete: 'off' }),
+        field({ label: t('accounts.password'), name: 'password', type: 'password', autocomplete: 'new-password', hint: t('accounts.passwordHint') }),
+      ),
+      h('button', { type: 'submit', class: 'primary' }, t('accounts.create')),
+    )
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    const v = formValues(form);
+    try {
+      const account = await api.post('/accounts', { username: v.username?.trim(), email: v.email?.trim(), name: v.name?.trim(), ...(v.password ? { password: v.password } : {}) });
+      announce(t('accounts.created', { name: account.username }));
+      ctx.navigate(`/admin/accounts?q=${enc(account.username)}`);
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return h('details', { class: 'card' }, h('summary', null, t('accounts.new')), form);
 }
