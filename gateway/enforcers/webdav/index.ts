@@ -25,7 +25,7 @@ import type { IncomingMessage } from 'node:http';
 import type { CounterStore, KeyValueStore } from '../../../store/types.ts';
 import type { Logger } from '../../../kernel/logger.ts';
 import { silentLogger } from '../../../kernel/logger.ts';
-import { PASS, type Admission, type EnforcedRequest, type Outcome, type Refusal, type ServiceEnforcer } from '../types.ts';
+import { PASS, type EnforcedRequest, type Outcome, type Refusal, type ServiceEnforcer } from '../types.ts';
 import { classify, type Shape } from './shapes.ts';
 import { StorageQuota, type QuotaCheck, type QuotaHolder } from './storage-quota.ts';
 import { createDavUsageSource, type DavUsageSource } from './upstream-dav.ts';
@@ -296,4 +296,3 @@ export function createStorageQuotaEnforcer(options: StorageQuotaEnforcerOptions)
   return { admit, quota };
 }
 
-export type { Admission };
