@@ -10,7 +10,9 @@ import { adminUiRouter } from '../admin-ui/serve.ts';
 import { policyRoutes } from '../policies/index.ts';
 import { usageRoutes } from '../metering/index.ts';
 import { createGateway, type Gateway } from '../gateway/index.ts';
-import { decide, type Identity } from '../policies/index.ts';
+import { decide, limitsFor, type Identity } from '../policies/index.ts';
+import { createServiceEnforcers } from '../gateway/enforcers/index.ts';
+import type { ServiceConfig } from '../config/schema/index.ts';
 import { assemblePlatform, type Platform } from './assemble.ts';
 import { startListener, type Listener } from './listener.ts';
 
@@ -54,6 +56,27 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
       );
     }
     if (role === 'all' || role === 'gateway') {
+      const limits = createServiceEnforcers({
+        services: config.services,
+        stores,
+        clock: platform.clock,
+        logger,
+        limitsOf: async (subject, service) => {
+          const policy = platform.policies.current().document;
+          const found = limitsFor(policy, await platform.identityOf(subject), service.id);
+          return { ...found, plan: planName(policy.plans, found.plans) };
+        },
+        planName: (ids) => planName(platform.policies.current().document.plans, ids),
+        bbbSecrets: (service) => bbbSecrets(service),
+        recordUsage: (usage) => platform.metering.recorder.record(usage),
+        moreSpaceUrl: `${config.idp.issuer.replace(/\/+$/, '')}/admin/`,
+        greenlightServices: config.services.filter((s) => s.greenlight).map((s) => s.id),
+      });
+      const sweeper = setInterval(() => {
+        limits.sweep().catch((error: unknown) => logger.error({ err: error }, 'meeting sweep failed; it runs again in a minute'));
+      }, 60_000);
+      sweeper.unref();
+      closers.push(async () => clearInterval(sweeper));
       gateway = await createGateway<Identity>({
         config,
         stores,
@@ -64,6 +87,7 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
         collectiveOf: (identity, service) => Object.entries(identity.grants).find(([, services]) => services.includes(service.id))?.[0],
         recordUsage: (record) => platform.metering.recorder.record(record),
         clientSecret: () => gatewayClientSecret(config, stores.documents),
+        enforcers: limits.enforcers,
       });
       const running = gateway;
       closers.push(() => running.close());
@@ -101,6 +125,20 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
         await platform.close();
       })()),
   };
+}
+
+/** The name people know a set of plans by: the paid one when there is one. */
+function planName(plans: Record<string, { name?: string }>, ids: string[]): string {
+  const id = ids.find((p) => p !== 'free') ?? ids[0] ?? 'free';
+  return plans[id]?.name ?? id;
+}
+
+/** A `bbb` service's two secrets, from its configuration or PORTA_BBB_<ID>_SECRET / _FRONT_SECRET. */
+function bbbSecrets(service: ServiceConfig): { front: string; bbb: string } | undefined {
+  const variable = `PORTA_BBB_${service.id.toUpperCase().replace(/-/g, '_')}`;
+  const bbb = service.bbbSecret ?? process.env[`${variable}_SECRET`];
+  const front = service.frontSecret ?? process.env[`${variable}_FRONT_SECRET`];
+  return bbb && front ? { bbb, front } : undefined;
 }
 
 /** The IdP listener: login pages and OIDC endpoints, the admin API at /api/v1 and the admin UI at /admin. */

@@ -13,6 +13,9 @@ export const serviceSchema = z
     timeoutMs: z.number().int().positive().default(30000).describe('Upstream timeout; past it the client gets 504.'),
     preserveHost: z.boolean().default(true).describe('Send the client\'s Host header upstream (true) or the upstream\'s own host (false).'),
     dedicated: z.boolean().default(false).describe('A service a collective contracts (its own Oficina or Agora); only granted members reach it.'),
+    bbbSecret: z.string().min(16, 'must be at least 16 characters').optional().describe('`bbb` services: BigBlueButton\'s own shared secret (`bbb-conf --secret`). Prefer the PORTA_BBB_<ID>_SECRET variable.'),
+    frontSecret: z.string().min(16, 'must be at least 16 characters').optional().describe('`bbb` services: the secret given to the front end (Greenlight\'s BIGBLUEBUTTON_SECRET); the gateway checks it and re-signs with `bbbSecret`. Prefer PORTA_BBB_<ID>_FRONT_SECRET.'),
+    greenlight: z.boolean().default(false).describe('This service is Greenlight\'s web app: the gateway notes who starts a meeting, so the meetings enforcer knows the host.'),
   })
   .strict();
 
