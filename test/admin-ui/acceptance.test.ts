@@ -184,13 +184,25 @@ describe('admin UI: the acceptance scenario in a real browser', () => {
     await shot(m, 'refused');
   }, 60_000);
 
-  it('the member renames themself, leaves the collective and finally deletes their account', async () => {
+  it('the member renames themself, changes their password, leaves the collective and finally deletes their account', async () => {
     const j = member.page;
     await j.getByRole('link', { name: 'My account' }).click();
     await j.getByLabel('Name shown to others').fill('Joan Soler i Puig');
     await j.getByRole('button', { name: 'Save name' }).click();
     await j.getByText('Your name was saved.').waitFor();
     expect((await stack.directory.getAccount(joan.id))?.name).toBe('Joan Soler i Puig');
+
+    // Password: a wrong current one is refused, then the change works.
+    await j.getByLabel('Current password').fill('not my password at all');
+    await j.getByLabel('New password', { exact: true }).fill('a brand new long passphrase');
+    await j.getByLabel('New password again').fill('a brand new long passphrase');
+    await j.getByRole('button', { name: 'Change password' }).click();
+    await j.locator('.error-box.shown').waitFor();
+    await j.getByLabel('Current password').fill(PASSWORD);
+    await j.getByRole('button', { name: 'Change password' }).click();
+    await j.getByText('Your password was changed.').waitFor();
+    expect(await stack.directory.authenticate('joan', 'a brand new long passphrase')).toMatchObject({ id: joan.id });
+    expect(await stack.directory.authenticate('joan', PASSWORD)).toBeUndefined();
 
     await j.getByRole('button', { name: 'Leave femProcomuns' }).click();
     await j.getByText('You do not belong to any collective.').waitFor();
@@ -203,9 +215,10 @@ describe('admin UI: the acceptance scenario in a real browser', () => {
 
   it('raised no script errors and no Content-Security-Policy violations on any page', () => {
     for (const person of [admin, manager, member]) expect(person.problems).toEqual([]);
-    // The only refusals: the invalid policy edit, and the other collective (404 as if it did not exist).
+    // The only refusals: the invalid policy edit, the other collective (404 as if it did not exist),
+    // and the password change with a wrong current password.
     expect(admin.failures).toEqual(['PUT 400 /api/v1/policy']);
     expect(manager.failures).toEqual(['GET 404 /api/v1/collectives/cooperativa-secreta']);
-    expect(member.failures).toEqual([]);
+    expect(member.failures).toEqual(['POST 400 /api/v1/me/password']); // the wrong current password
   });
 });
