@@ -99,6 +99,8 @@ describe('PUT with Transfer-Encoding: chunked', () => {
     expect(await released('dan')).toBe(true);
     expect(sim.usedBytes('dan')).toBe(0);
     expect(sim.peakUsedBytes('dan')).toBe(0);
+    // Of the 2 MiB sent, the upstream got no more than the quota allowed.
+    expect(sim.bytesReceived('dan')).toBeLessThanOrEqual(QUOTA);
     const fits = await call(files('dan', 'small.bin'), { method: 'PUT', headers: as('dan'), body: pieces(500 * KiB, 16 * KiB) });
     expect(fits.status).toBe(201);
     expect(sim.fileSize('dan', 'small.bin')).toBe(500 * KiB);

@@ -56,6 +56,8 @@ export interface WebdavSimulator {
   usedBytes(user: string): number;
   /** The largest `usedBytes` ever reached by the user. */
   peakUsedBytes(user: string): number;
+  /** Body bytes that arrived for the user's uploads, kept or not (cut-off uploads included). */
+  bytesReceived(user: string): number;
   /** Bytes sitting in chunk-upload staging for the user. */
   stagedBytes(user: string): number;
   fileSize(user: string, path: string): number | undefined;
@@ -98,7 +100,7 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return total === undefined ? length : Math.max(length, total);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+function readBody(req: IncomingMessage, onBytes: (n: number) => void = () => undefined): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let done = false;
@@ -107,7 +109,10 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
       done = true;
       resolve(value);
     };
-    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('data', (c: Buffer) => {
+      chunks.push(c);
+      onBytes(c.length);
+    });
     req.on('end', () => finish(Buffer.concat(chunks)));
     // Cut off mid-stream: the part file is thrown away.
     req.on('aborted', () => finish(undefined));
@@ -125,6 +130,8 @@ function normalise(path: string): string {
 
 export async function startWebdavSimulator(options: WebdavSimulatorOptions = {}): Promise<WebdavSimulator> {
   const users = new Map<string, UserSpace>();
+  const received = new Map<string, number>();
+  const counter = (user: string) => (n: number) => received.set(user, (received.get(user) ?? 0) + n);
   const counts: Record<string, number> = {};
 
   const space = (user: string): UserSpace => {
@@ -327,7 +334,7 @@ export async function startWebdavSimulator(options: WebdavSimulatorOptions = {})
           const destination = upload.destination ?? (typeof req.headers.destination === 'string' ? destinationOf(req, user) : '');
           checkQuota(s, total, destination);
         }
-        const body = await readBody(req);
+        const body = await readBody(req, counter(user));
         if (!body) return;
         upload.chunks.set(chunk, body);
         res.writeHead(201).end();
@@ -368,7 +375,7 @@ export async function startWebdavSimulator(options: WebdavSimulatorOptions = {})
       case 'PUT': {
         if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) throw new DavError(411, 'LengthRequired', 'Length Required');
         checkQuota(s, declaredLength(req), path);
-        const body = await readBody(req);
+        const body = await readBody(req, counter(user));
         if (!body) return;
         // The storage layer checks the real size too (a chunked body has no declared length).
         checkQuota(s, body.length, path);
@@ -441,6 +448,7 @@ export async function startWebdavSimulator(options: WebdavSimulatorOptions = {})
     server,
     counts,
     usedBytes: (user) => used(space(user)),
+    bytesReceived: (user) => received.get(user) ?? 0,
     peakUsedBytes: (user) => space(user).peak,
     stagedBytes: (user) => [...space(user).uploads.values()].reduce((n, u) => n + [...u.chunks.values()].reduce((m, b) => m + b.length, 0), 0),
     fileSize: (user, path) => space(user).files.get(normalise(path))?.length,
