@@ -91,6 +91,20 @@ describe('usage admin routes', () => {
     expect(Object.keys(res.body.records[2]).sort()).toEqual(['durationMs', 'id', 'kind', 'method', 'routeClass', 'service', 'status', 'subject', 'time', 'units']);
   });
 
+  it('says which subscription is broken when a report cannot be made', async () => {
+    as = ADMIN;
+    const reporting = createReporting({
+      ledger: stores.ledger,
+      documents: stores.documents,
+      schedule: async () => ({ ...fixture.schedule, subscriptions: [{ id: 's-x', holder: { account: 'zoe' }, plan: 'gone', extraBlocks: 0, from: 0, coversMembers: false }] }),
+    });
+    const broken = express();
+    broken.use((_req, res, next) => ((res.locals.caller = ADMIN), next()));
+    broken.use('/api/v1', usageRoutes({ reporting }).router);
+    const res = await request(broken).get('/api/v1/reports/2026-03').expect(409);
+    expect(res.body.error.message).toContain('Subscription s-x names plan "gone"');
+  });
+
   it('lets platform admins set the weights, validated', async () => {
     as = ADMIN;
     expect((await request(app).get('/api/v1/usage/weights').expect(200)).body).toEqual(fixture.weights);
