@@ -22,6 +22,7 @@ import { providerConfiguration } from './provider/configuration.ts';
 import type { EntitlementsLookup } from './provider/claims.ts';
 import { createLoginThrottle, type LimiterFactory } from './regulation/login-throttle.ts';
 import { interactionRouter } from './interactions/router.ts';
+import { grantsRevoked } from './metrics.ts';
 
 export { ADMIN_RESOURCE } from './provider/configuration.ts';
 export { ADMIN_UI_CLIENT_ID, gatewayClientSecret } from './provider/clients.ts';
@@ -102,7 +103,10 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
     if (config.server.trustedProxies.length > 0) next.proxy = true;
     next.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
     next.on('backchannel.error', (_ctx, error, client) => logger.warn({ err: error, clientId: client.clientId }, 'back-channel logout delivery failed'));
-    next.on('grant.revoked', (_ctx, grantId) => logger.info({ grantId }, 'grant revoked'));
+    next.on('grant.revoked', (_ctx, grantId) => {
+      grantsRevoked.inc();
+      logger.info({ grantId }, 'grant revoked');
+    });
     cookieKeys = cookies;
     jwks = createLocalJWKSet(publicJwks(keys) as Parameters<typeof createLocalJWKSet>[0]);
     provider = next;

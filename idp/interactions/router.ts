@@ -17,6 +17,7 @@ import { LoginThrottledError, type LoginThrottle } from '../regulation/login-thr
 import { pickLanguage, translate, LANG_COOKIE, isLanguage, type Language } from '../i18n/index.ts';
 import { ASSET_PATH, STYLESHEET, SECURITY_HEADERS, loginPage, consentPage, errorPage, type PageContext } from './pages.ts';
 import { isUnavailable } from '../provider/unavailable.ts';
+import { signIns } from '../metrics.ts';
 
 export interface InteractionDeps {
   /** The current provider (it is replaced when keys rotate). */
@@ -149,17 +150,23 @@ export function interactionRouter(deps: InteractionDeps): Router {
       await deps.throttle.check(login, ip);
     } catch (error) {
       if (!(error instanceof LoginThrottledError)) throw error;
+      signIns.inc({ outcome: 'throttled' });
       const until = new Date(deps.clock.now() + error.retryAfterSeconds * 1000).toISOString().slice(11, 16);
       res.set('Retry-After', String(error.retryAfterSeconds));
       return again(429, translate(page.lang, 'login.throttled', { minutes: Math.ceil(error.retryAfterSeconds / 60), time: until }));
     }
 
-    const account = await deps.directory.authenticate(login, password);
+    const account = await deps.directory.authenticate(login, password).catch((error: unknown) => {
+      if (isUnavailable(error)) signIns.inc({ outcome: 'unavailable' });
+      throw error;
+    });
     if (!account) {
+      signIns.inc({ outcome: 'failure' });
       await deps.throttle.failure(login, ip);
       logger.info({ interaction: details.uid }, 'sign-in failed');
       return again(401, translate(page.lang, 'login.failed'));
     }
+    signIns.inc({ outcome: 'success' });
     await deps.throttle.success(login, ip);
     logger.info({ accountId: account.id }, 'signed in');
     await provider.interactionFinished(req, res, {

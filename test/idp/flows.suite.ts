@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
 import { Browser, readForm } from './helpers/browser.ts';
 import { gatewayClientSecret } from '../../idp/provider/clients.ts';
+import { grantsRevoked } from '../../idp/metrics.ts';
 import { startIdp, pkce, NEXTCLOUD, DISCOURSE, SERVICE, GATEWAY_URL, type IdpHarness, type StoreChoice } from './helpers/harness.ts';
 
 export function runFlowSuite(name: string, store: () => Promise<{ choice: StoreChoice; cleanup(): Promise<void> }>): void {
@@ -88,7 +89,9 @@ export function runFlowSuite(name: string, store: () => Promise<{ choice: StoreC
       expect(second.refresh_token).toEqual(expect.any(String));
       expect(second.refresh_token).not.toBe(first);
       expect(second.access_token).not.toBe(tokens.access_token);
+      const revokedBefore = (await grantsRevoked.get()).values[0]?.value ?? 0;
       await expect(oidc.refreshTokenGrant(cfg, first)).rejects.toMatchObject({ error: 'invalid_grant' });
+      expect((await grantsRevoked.get()).values[0]?.value).toBe(revokedBefore + 1);
       // The reuse revoked the grant: the rotated token and the access tokens are dead too.
       await expect(oidc.refreshTokenGrant(cfg, second.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
       const introspected = await oidc.tokenIntrospection(cfg, second.access_token);

@@ -56,7 +56,7 @@ describe('several IdP processes sharing Redis', () => {
 
   it('verifies a token signed with a key it missed the news of, by reloading from the store (at most every 30 s)', async () => {
     // A rotation whose broadcast never reached anyone.
-    const silent = { documents: a.stores.documents, broadcast: { publish: async () => undefined, subscribe: async () => async () => undefined } };
+    const silent = { documents: a.stores.documents, broadcast: { publish: async () => undefined, subscribe: async () => async () => undefined, connected: () => true, epoch: () => 0 } };
     const { signingKid } = await rotateKeys(silent);
     await a.idp.reloadKeys();
     const fromA = await post(a.url, '/token', { grant_type: 'client_credentials', resource: GATEWAY_URL });

@@ -5,6 +5,7 @@ import { Browser, readForm, type Page } from './helpers/browser.ts';
 import { startIdp, pkce, NEXTCLOUD, DISCOURSE, PASSWORD, type IdpHarness } from './helpers/harness.ts';
 import { StoreUnavailableError } from '../../kernel/errors.ts';
 import type { Directory } from '../../directory/types.ts';
+import { signIns } from '../../idp/metrics.ts';
 
 describe('interaction pages', () => {
   let h: IdpHarness;
@@ -94,7 +95,9 @@ describe('interaction pages', () => {
     expect(post.location).toBeUndefined();
   });
 
-  it('answers an unknown user and a wrong password the same way', async () => {
+  it('answers an unknown user and a wrong password the same way, and counts both as failures', async () => {
+    const failures = async () => (await signIns.get()).values.find((v) => v.labels.outcome === 'failure')?.value ?? 0;
+    const before = await failures();
     const browser = new Browser({ 'x-forwarded-for': '198.51.100.200' });
     const wrong = await submit(browser, await loginPage(browser), 'bob', 'not his password');
     const unknown = await submit(browser, await loginPage(browser), 'nobody-here', 'not his password');
@@ -103,6 +106,7 @@ describe('interaction pages', () => {
     const message = (p: Page) => /role="alert">([^<]*)</.exec(p.body)?.[1];
     expect(message(wrong)).toBe('Wrong username or password.');
     expect(message(unknown)).toBe(message(wrong));
+    expect(await failures()).toBe(before + 2);
   });
 
   it('takes similar time for an unknown user and a wrong password (the directory hashes a dummy)', async () => {
