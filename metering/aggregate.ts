@@ -50,24 +50,25 @@ export interface AggregateDeps {
   stream?: string;
 }
 
-const rowKey = (subject: string, collective: string | undefined, service: string) => `${subject}\u0000${collective ?? ''}\u0000${service}`;
-
 function compareRows(a: AggregateRow, b: AggregateRow): number {
   return a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : (a.collective ?? '') < (b.collective ?? '') ? -1 : (a.collective ?? '') > (b.collective ?? '') ? 1 : a.service < b.service ? -1 : a.service > b.service ? 1 : 0;
 }
 
 /** Merges rows (mapping subjects through `subjects`) into a sorted list: the same input always gives the same output. */
 export class RowAccumulator {
-  private readonly rows = new Map<string, AggregateRow>();
+  /** subject → (service, or collective + service) → row; nested so no key string is built per record. */
+  private readonly rows = new Map<string, Map<string, AggregateRow>>();
   records = 0;
 
   add(subject: string, collective: string | undefined, service: string, records: number, units: Partial<UnitTotals>): void {
-    const key = rowKey(subject, collective, service);
-    let row = this.rows.get(key);
+    let bySubject = this.rows.get(subject);
+    if (bySubject === undefined) this.rows.set(subject, (bySubject = new Map()));
+    const key = collective === undefined ? service : `${collective}\u0000${service}`;
+    let row = bySubject.get(key);
     if (row === undefined) {
       row = { subject, service, records: 0, units: emptyTotals() };
       if (collective !== undefined) row.collective = collective;
-      this.rows.set(key, row);
+      bySubject.set(key, row);
     }
     row.records += records;
     this.records += records;
@@ -75,7 +76,9 @@ export class RowAccumulator {
   }
 
   sorted(): AggregateRow[] {
-    return [...this.rows.values()].sort(compareRows);
+    const all: AggregateRow[] = [];
+    for (const bySubject of this.rows.values()) for (const row of bySubject.values()) all.push(row);
+    return all.sort(compareRows);
   }
 }
 
