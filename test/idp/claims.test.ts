@@ -66,6 +66,17 @@ describe('claims', () => {
     });
   });
 
+  it('gives Greenlight its role in org_details.roles with the fixed scope openid email profile', async () => {
+    const cfg = await h.client(DISCOURSE.clientId);
+    const p = await pkce();
+    const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: DISCOURSE.redirectUri, scope: 'openid email profile', state: p.state, nonce: p.nonce });
+    const callback = await h.signIn(new Browser(), url, DISCOURSE.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(cfg, new URL(callback), { expectedState: p.state, expectedNonce: p.nonce });
+    const info = await oidc.fetchUserInfo(cfg, tokens.access_token, h.alice.id);
+    expect(info.org_details).toEqual({ roles: 'Host5G' });
+    expect(info.quota).toBeUndefined(); // plan and quota need the `plan` scope
+  });
+
   it('stops serving a suspended account: its refresh token no longer works', async () => {
     const browser = new Browser();
     const cfg = await h.client(DISCOURSE.clientId);
