@@ -9,7 +9,7 @@ import type { DocumentStore, Ledger } from '../store/types.ts';
 import { fromLedgerEntry } from './ledger-entry.ts';
 import { DAY_MS, daysBetween, parseDay, parsePeriod } from './period.ts';
 import type { SubjectMap } from './anonymise.ts';
-import { addUnits, emptyTotals, USAGE_STREAM, type UnitTotals } from './types.ts';
+import { addUnits, emptyTotals, UNIT_KINDS, USAGE_STREAM, type UnitTotals, type UsageUnits } from './types.ts';
 
 export const DAILY = 'usage-daily';
 export const MONTHLY = 'usage-monthly';
@@ -22,7 +22,8 @@ export interface AggregateRow {
   collective?: string;
   service: string;
   records: number;
-  units: UnitTotals;
+  /** Units that are not zero (kept small: a day of 10 000 accounts is one document). */
+  units: UsageUnits;
 }
 
 export interface DailyAggregate {
@@ -57,10 +58,10 @@ function compareRows(a: AggregateRow, b: AggregateRow): number {
 /** Merges rows (mapping subjects through `subjects`) into a sorted list: the same input always gives the same output. */
 export class RowAccumulator {
   /** subject → (service, or collective + service) → row; nested so no key string is built per record. */
-  private readonly rows = new Map<string, Map<string, AggregateRow>>();
+  private readonly rows = new Map<string, Map<string, AggregateRow & { units: UnitTotals }>>();
   records = 0;
 
-  add(subject: string, collective: string | undefined, service: string, records: number, units: Partial<UnitTotals>): void {
+  add(subject: string, collective: string | undefined, service: string, records: number, units: UsageUnits): void {
     let bySubject = this.rows.get(subject);
     if (bySubject === undefined) this.rows.set(subject, (bySubject = new Map()));
     const key = collective === undefined ? service : `${collective}\u0000${service}`;
@@ -77,7 +78,13 @@ export class RowAccumulator {
 
   sorted(): AggregateRow[] {
     const all: AggregateRow[] = [];
-    for (const bySubject of this.rows.values()) for (const row of bySubject.values()) all.push(row);
+    for (const bySubject of this.rows.values()) {
+      for (const row of bySubject.values()) {
+        const units: UsageUnits = {};
+        for (const kind of UNIT_KINDS) if (row.units[kind] !== 0) units[kind] = row.units[kind];
+        all.push({ ...row, units });
+      }
+    }
     return all.sort(compareRows);
   }
 }

@@ -65,7 +65,7 @@ describe.each(['embedded', 'redis'] as const)('billing report of the hand-comput
     expect(coop.records).toBe(3);
     expect(coop.rows.map((r) => `${r.subject}/${r.service}`)).toEqual(['anna/coop-a-oficina', 'erik/coop-a-agora', 'erik/coop-a-oficina']);
     const agora = await reporting.usage({ from, to, service: 'agora' });
-    expect(agora.rows.reduce((n, r) => n + r.units.requests, 0)).toBe(22);
+    expect(agora.rows.reduce((n, r) => n + (r.units.requests ?? 0), 0)).toBe(22);
   });
 });
 

@@ -69,7 +69,7 @@ describe('killing the process during a flush', () => {
     // And the aggregates count each request once.
     const reporting = createReporting({ ledger: stores.ledger, documents: stores.documents, schedule: async () => ({ plans: {}, extraStorageBlock: null, subscriptions: [] }) });
     const usage = await reporting.usage({ from: 0, to: Date.now() + 1000 });
-    expect(usage.rows.reduce((n, r) => n + r.units.requests, 0)).toBe(ids.size);
+    expect(usage.rows.reduce((n, r) => n + (r.units.requests ?? 0), 0)).toBe(ids.size);
     await stores.close();
   });
 });
