@@ -61,7 +61,7 @@ export interface Idp {
 }
 
 /** Paths oidc-provider answers (its default `routes`, the resume and logout sub-paths, discovery). */
-const PROVIDER_PATHS = ['/.well-known', '/auth', '/token', '/me', '/jwks', '/session/end', '/request', '/backchannel', '/device', '/reg'];
+const PROVIDER_PATHS = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/auth', '/token', '/me', '/jwks', '/session/end', '/request', '/backchannel', '/device', '/reg'];
 
 function isProviderPath(path: string): boolean {
   return PROVIDER_PATHS.some((p) => path === p || path.startsWith(`${p}/`));

@@ -56,6 +56,11 @@ export function runFlowSuite(name: string, store: () => Promise<{ choice: StoreC
       expect(meta.scopes_supported).toEqual(expect.arrayContaining(['openid', 'email', 'profile', 'groups', 'plan', 'offline_access']));
       expect(meta.claims_supported).toEqual(expect.arrayContaining(['sub', 'email', 'email_verified', 'name', 'preferred_username', 'groups', 'plan', 'quota', 'sid']));
       expect(meta.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']));
+      expect((await fetch(`${h.issuer}/.well-known/oauth-authorization-server`)).status).toBe(200);
+      // Other well-known paths reach the host app (express's own 404 here), not the provider.
+      const securityTxt = await fetch(`${h.issuer}/.well-known/security.txt`);
+      expect(securityTxt.status).toBe(404);
+      expect(await securityTxt.text()).toContain('Cannot GET /.well-known/security.txt');
       const other = await fetch(`${h.issuer}/api/v1/ping`);
       expect(other.status).toBe(200);
       expect(await other.json()).toEqual({ pong: true });
