@@ -92,6 +92,13 @@ export interface Broadcast {
   publish(channel: string, message: string): Promise<void>;
   /** Returns an unsubscribe function. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * False while messages may be missed (the connection that carries them is down). A cache kept
+   * fresh by these messages (sessions, identities) must not be trusted then: fail closed.
+   */
+  connected(): boolean;
+  /** Changes whenever delivery was interrupted and resumed: a cache drops what it held across the gap. */
+  epoch(): number;
 }
 
 export interface Stores {

@@ -15,6 +15,7 @@ import type { Broadcast, KeyValueStore } from '../../store/types.ts';
 import type { Clock } from '../../kernel/clock.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { randomToken, sha256Hex } from '../../kernel/ids.ts';
+import { StoreUnavailableError } from '../../kernel/errors.ts';
 import type { Claims } from '../types.ts';
 
 export interface GatewaySession {
@@ -69,6 +70,9 @@ export async function createSessionStore(options: {
   const { kv, broadcast, clock, logger, idleSeconds, maxSeconds } = options;
   const cacheMs = options.cacheSeconds * 1000;
   const cache = new Map<string, { handle: SessionHandle; until: number }>();
+  // The cache is only as good as the logout broadcasts that keep it fresh: entries cached before a
+  // gap in delivery are dropped, and while delivery is down nothing cached is trusted (fail closed).
+  let cachedEpoch = broadcast.epoch();
   const waiting = new Map<string, () => void>();
   const storeKey = (key: string) => `gw:session:${key}`;
   const keyOf = (cookie: string) => sha256Hex(cookie);
@@ -117,6 +121,11 @@ export async function createSessionStore(options: {
   return {
     keyOf,
     find(cookie) {
+      if (!broadcast.connected()) return Promise.reject(new StoreUnavailableError('session'));
+      if (broadcast.epoch() !== cachedEpoch) {
+        cache.clear();
+        cachedEpoch = broadcast.epoch();
+      }
       const key = keyOf(cookie);
       const now = clock.now();
       const hit = cache.get(key);
@@ -169,8 +178,9 @@ export async function createSessionStore(options: {
     keysOfSid: (sid) => kv.setMembers(`gw:sid:${sid}`),
     keysOfSubject: (sub) => kv.setMembers(`gw:sub:${sub}`),
     async close() {
-      await unsubscribe();
       cache.clear();
+      // Closing must work while the store is down (shutdown during an outage).
+      await unsubscribe().catch((error: unknown) => logger.warn({ err: error }, 'could not unsubscribe from session broadcasts'));
     },
   };
 }

@@ -12,6 +12,15 @@ export class LocalBroadcast implements Broadcast {
     this.emitter.setMaxListeners(0);
   }
 
+  /** In-process delivery is never interrupted. */
+  connected(): boolean {
+    return true;
+  }
+
+  epoch(): number {
+    return 0;
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     // Delivered on a later tick, like a message from Redis: a publisher never runs subscribers inline.
     setImmediate(() => this.emitter.emit(channel, message));

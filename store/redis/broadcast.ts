@@ -13,6 +13,8 @@ export class RedisBroadcast implements Broadcast {
   private readonly openSubscriber: () => Promise<RedisClient>;
   private subscriber?: Promise<RedisClient>;
   private closed = false;
+  private subscriberClient?: RedisClient;
+  private interruptions = 0;
   private readonly channels = new Map<string, { handlers: Set<Handler>; ready: Promise<unknown> }>();
 
   constructor(publisher: RedisClient, keys: RedisKeys, logger: Logger, openSubscriber: () => Promise<RedisClient>) {
@@ -20,6 +22,15 @@ export class RedisBroadcast implements Broadcast {
     this.keys = keys;
     this.logger = logger;
     this.openSubscriber = openSubscriber;
+  }
+
+  connected(): boolean {
+    if (this.closed || this.publisher.status !== 'ready') return false;
+    return this.subscriberClient === undefined || this.subscriberClient.status === 'ready';
+  }
+
+  epoch(): number {
+    return this.interruptions;
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -46,7 +57,8 @@ export class RedisBroadcast implements Broadcast {
     return async () => {
       if (!subscribed.handlers.delete(handler) || subscribed.handlers.size > 0) return;
       if (this.channels.get(name) === subscribed) this.channels.delete(name);
-      await client.unsubscribe(name);
+      // A connection that is down has no subscription left to end.
+      await client.unsubscribe(name).catch(() => undefined);
     };
   }
 
@@ -62,6 +74,9 @@ export class RedisBroadcast implements Broadcast {
   private connection(): Promise<RedisClient> {
     this.subscriber ??= this.openSubscriber().then((client) => {
       client.on('message', (channel: string, message: string) => this.deliver(channel, message));
+      // Messages published while the subscriber was away are lost: tell caches to start afresh.
+      client.on('close', () => (this.interruptions += 1));
+      this.subscriberClient = client;
       return client;
     });
     this.subscriber.catch(() => (this.subscriber = undefined));

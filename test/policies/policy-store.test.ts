@@ -133,7 +133,7 @@ describe('PolicyStore (embedded)', () => {
 
   it('a process that missed the message catches up by polling the version', async () => {
     const deaf = await PolicyStore.open({
-      stores: { documents: stores.documents, ledger: stores.ledger, broadcast: { publish: async () => {}, subscribe: async () => async () => {} } },
+      stores: { documents: stores.documents, ledger: stores.ledger, broadcast: { publish: async () => {}, subscribe: async () => async () => {}, connected: () => true, epoch: () => 0 } },
       pollMs: 50,
     });
     try {
@@ -151,7 +151,7 @@ describe('PolicyStore (embedded)', () => {
       stores: {
         documents: stores.documents,
         ledger: { ...stores.ledger, append: async () => { throw new Error('disk full'); } },
-        broadcast: { publish: async () => { throw new Error('no pubsub'); }, subscribe: stores.broadcast.subscribe.bind(stores.broadcast) },
+        broadcast: { publish: async () => { throw new Error('no pubsub'); }, subscribe: stores.broadcast.subscribe.bind(stores.broadcast), connected: () => true, epoch: () => 0 },
       },
       pollMs: 0,
     });
