@@ -28,7 +28,8 @@ export class Browser {
     return this.cookies.map((c) => c.name);
   }
 
-  private cookieHeader(url: URL): string {
+  /** The Cookie header this browser sends to `url`. */
+  cookieHeader(url: URL): string {
     return this.cookies
       .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
       .map((c) => `${c.name}=${c.value}`)
