@@ -58,6 +58,15 @@ export interface SessionStore {
 const CHANNEL = 'gateway:sessions-ended';
 const TOUCH_EVERY_MS = 60_000;
 
+/** Store key of a session record, and of the index of a subject's session keys (listing.ts reads both). */
+export const sessionRecordKey = (key: string) => `gw:session:${key}`;
+export const subjectIndexKey = (sub: string) => `gw:sub:${sub}`;
+
+/** Not past its absolute end and used within the idle time. */
+export function sessionIsLive(session: Pick<GatewaySession, 'expiresAt' | 'lastSeenAt'>, now: number, idleSeconds: number): boolean {
+  return session.expiresAt > now && now - session.lastSeenAt < idleSeconds * 1000;
+}
+
 export async function createSessionStore(options: {
   kv: KeyValueStore;
   broadcast: Broadcast;
@@ -74,7 +83,7 @@ export async function createSessionStore(options: {
   // gap in delivery are dropped, and while delivery is down nothing cached is trusted (fail closed).
   let cachedEpoch = broadcast.epoch();
   const waiting = new Map<string, () => void>();
-  const storeKey = (key: string) => `gw:session:${key}`;
+  const storeKey = sessionRecordKey;
   const keyOf = (cookie: string) => sha256Hex(cookie);
 
   const unsubscribe = await broadcast.subscribe(CHANNEL, (message) => {
@@ -92,7 +101,7 @@ export async function createSessionStore(options: {
   }
 
   function live(session: GatewaySession, now: number): boolean {
-    return session.expiresAt > now && now - session.lastSeenAt < idleSeconds * 1000;
+    return sessionIsLive(session, now, idleSeconds);
   }
 
   function touch(key: string, session: GatewaySession, now: number): void {
@@ -147,7 +156,7 @@ export async function createSessionStore(options: {
       const session: GatewaySession = { ...fields, createdAt: now, lastSeenAt: now, expiresAt: now + maxSeconds * 1000 };
       await kv.set(storeKey(key), JSON.stringify(session), ttlOf(session, now));
       if (session.sid) await kv.addToSet(`gw:sid:${session.sid}`, key, maxSeconds);
-      await kv.addToSet(`gw:sub:${session.subject}`, key, maxSeconds);
+      await kv.addToSet(subjectIndexKey(session.subject), key, maxSeconds);
       cache.set(key, { handle: { key, session }, until: now + cacheMs });
       return cookie;
     },
@@ -176,7 +185,7 @@ export async function createSessionStore(options: {
       }
     },
     keysOfSid: (sid) => kv.setMembers(`gw:sid:${sid}`),
-    keysOfSubject: (sub) => kv.setMembers(`gw:sub:${sub}`),
+    keysOfSubject: (sub) => kv.setMembers(subjectIndexKey(sub)),
     async close() {
       cache.clear();
       // Closing must work while the store is down (shutdown during an outage).

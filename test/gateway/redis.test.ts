@@ -98,4 +98,15 @@ describe('two gateway instances on one Redis', () => {
     const other = await idp.sign({ sub: 'otto' });
     expect((await fetch(`${viaB}/limited/x`, { headers: { authorization: `Bearer ${other}` } })).status).toBe(200);
   });
+
+  it('fails closed with 503 when Redis is gone (rate limits and sessions cannot be checked)', async () => {
+    await redis.kill();
+    const token = await idp.sign({ sub: 'newcomer' });
+    const limited = await fetch(`${a.url}/limited/x`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    expect(limited.status).toBe(503);
+    expect((await limited.json()).error.code).toBe('store_unavailable');
+    const session = await fetch(`${a.url}/app/x`, { headers: { cookie: `porta_session=${'C'.repeat(43)}`, accept: 'application/json' } });
+    expect(session.status).toBe(503);
+    await redis.restart();
+  });
 });
