@@ -335,6 +335,14 @@ describe('upstream failures and websockets', () => {
     expect(await slow.text()).toContain('took too long');
   });
 
+  it('keeps upstream connections alive across requests', async () => {
+    const token = await idp.sign({ sub: 'ana' });
+    await fetch(`${gw.url}/app/warm`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
+    const before = upstream.connections();
+    for (let i = 0; i < 20; i++) await fetch(`${gw.url}/app/k${i}`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
+    expect(upstream.connections() - before).toBeLessThanOrEqual(1);
+  });
+
   function upgrade(path: string, headers: Record<string, string> = {}): Promise<string> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(Number(new URL(gw.url).port), '127.0.0.1');

@@ -18,6 +18,8 @@ export interface EchoUpstream {
   url: string;
   port: number;
   seen: Seen[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -47,12 +49,15 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     socket.write(Buffer.from([0x81, 5, ...Buffer.from('hello')]));
     socket.on('error', () => undefined);
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     seen,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of upgraded) socket.destroy();
