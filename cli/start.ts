@@ -5,6 +5,8 @@ import type { Logger } from '../kernel/logger.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { withOperations, type ReadinessCheck } from '../kernel/ops.ts';
 import { createIdp, gatewayClientSecret, type Idp } from '../idp/index.ts';
+import { accountPagesRouter } from '../idp/account/index.ts';
+import { createRateLimiter } from '../store/index.ts';
 import { createAdminApi } from '../admin-ui/api/index.ts';
 import { adminUiRouter } from '../admin-ui/serve.ts';
 import { policyRoutes } from '../policies/index.ts';
@@ -166,6 +168,7 @@ function idpApp(platform: Platform, idp: Idp): express.Express {
     }),
   );
   app.use(adminUiRouter());
+  app.use(accountPagesRouter({ flows: accounts.flows, directory, issuer: config.idp.issuer, logger, clock: platform.clock, limiters: (options) => createRateLimiter(stores, options), loginThrottle: config.idp.loginThrottle }));
   app.use(idp.handler);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found.\n');

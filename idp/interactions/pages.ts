@@ -79,7 +79,9 @@ ${input.error ? html`<p class="alert" role="alert">${input.error}</p>` : ''}
 <label for="password">${t('login.password')}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">${t('login.submit')}</button>
-</form>`,
+</form>
+<p><a href="/account/forgot-password?return=${encodeURIComponent(input.action.replace(/\/login$/, ''))}">${t('login.forgot')}</a></p>
+<p><a href="/account/register?return=${encodeURIComponent(input.action.replace(/\/login$/, ''))}">${t('login.register')}</a></p>`,
   );
 }
 
