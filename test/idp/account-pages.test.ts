@@ -281,6 +281,25 @@ describe('account pages, open registration', () => {
     expect(bad.body).toContain('href="/account/register?lang=es"');
   });
 
+  // Last in this suite: it uses up this address's registrations for the hour.
+  it('limits registrations per address (429 past 10 an hour that reach the directory)', async () => {
+    const browser = new Browser();
+    const page = await browser.request(`${porta.issuer}/account/register`);
+    let created = 0;
+    let blocked: Page | undefined;
+    for (let i = 0; i < 12 && !blocked; i += 1) {
+      const answer = await submit(browser, page, '/account/register', { username: `many${i}`, email: `many${i}@example.org`, name: 'Many', password: PASSWORD, password2: PASSWORD });
+      if (answer.status === 429) blocked = answer;
+      else if (answer.status === 201) created += 1;
+      else throw new Error(`unexpected ${answer.status}`);
+    }
+    expect(blocked).toBeDefined();
+    expect(Number(blocked!.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Earlier tests registered some accounts from this address too; the total stays within the limit.
+    expect(created).toBeLessThan(10);
+    expect(await porta.platform.directory.findAccount(`many${created}`)).toBeUndefined();
+  });
+
   it('answers 400 for a link without its token', async () => {
     for (const path of ['/account/verify-email', '/account/reset-password', '/invitation']) {
       const page = await new Browser().request(`${porta.issuer}${path}`);
