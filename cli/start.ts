@@ -9,6 +9,9 @@ import { accountPagesRouter } from '../idp/account/index.ts';
 import { createRateLimiter } from '../store/index.ts';
 import { createAdminApi } from '../admin-ui/api/index.ts';
 import { adminUiRouter } from '../admin-ui/serve.ts';
+import { selfServiceRoutes } from '../admin-ui/api/self-service-routes.ts';
+import { buildClients } from '../idp/provider/clients.ts';
+import { createSessionListing, type SessionListing } from '../gateway/session/listing.ts';
 import { policyRoutes } from '../policies/index.ts';
 import { usageRoutes } from '../metering/index.ts';
 import { createGateway, type Gateway } from '../gateway/index.ts';
@@ -47,13 +50,16 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
       idp = await createIdp({ config, stores, directory, entitlements: (id) => platform.entitlements(id), logger, clock: platform.clock });
       const running = idp;
       closers.push(() => running.close());
+      const g = config.gateway;
+      const sessions = createSessionListing({ kv: stores.kv, broadcast: stores.broadcast, clock: platform.clock, logger, idleSeconds: g.sessionIdleSeconds, maxSeconds: g.sessionMaxSeconds });
+      closers.push(() => sessions.close());
       listeners.push(
         await startListener({
           name: 'idp',
           host: config.server.host,
           port: config.server.idpPort,
           logger,
-          handler: withOperations('idp', checks, logger, idpApp(platform, running)),
+          handler: withOperations('idp', checks, logger, idpApp(platform, running, sessions)),
         }),
       );
     }
@@ -144,13 +150,27 @@ function bbbSecrets(service: ServiceConfig): { front: string; bbb: string } | un
 }
 
 /** The IdP listener: login pages and OIDC endpoints, the admin API at /api/v1 and the admin UI at /admin. */
-function idpApp(platform: Platform, idp: Idp): express.Express {
+function idpApp(platform: Platform, idp: Idp, sessions: SessionListing): express.Express {
   const { config, directory, accounts, stores, logger } = platform;
   const app = express();
   app.disable('x-powered-by');
   if (config.server.trustedProxies.length > 0) app.set('trust proxy', config.server.trustedProxies);
   const policy = policyRoutes({ policies: platform.policies, subscriptions: platform.subscriptions, directory, services: config.services, clock: platform.clock, logger });
   const usage = usageRoutes({ reporting: platform.metering.reporting, clock: platform.clock, logger });
+  const self = selfServiceRoutes({
+    directory,
+    flows: accounts.flows,
+    audit: accounts.audit,
+    services: config.services,
+    clients: () => buildClients(config, stores.documents),
+    policy: () => platform.policies.current().document,
+    identityOf: (accountId) => platform.identityOf(accountId),
+    usage: platform.metering.reporting,
+    subscriptions: platform.subscriptions,
+    sessions,
+    clock: platform.clock,
+    logger,
+  });
   app.use(
     '/api/v1',
     createAdminApi({
@@ -159,10 +179,15 @@ function idpApp(platform: Platform, idp: Idp): express.Express {
       audit: accounts.audit,
       outbox: accounts.outbox,
       broadcast: stores.broadcast,
+      // A deleted account's usage is kept only under its anonymous id.
+      onAccountDeleted: async ({ accountId, anonymousId }) => {
+        await platform.metering.anonymiseSubject(accountId, anonymousId);
+      },
       verifyAccessToken: (token) => idp.verifyAccessToken(token, config.idp.adminAudience),
       extraRouters: [
         { path: '/', router: policy.router, openapi: policy.openapi },
         { path: '/', router: usage.router, openapi: usage.openapi },
+        { path: '/', router: self.router, openapi: self.openapi },
       ],
       logger,
     }),

@@ -9,7 +9,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { Caller } from '../../kernel/caller.ts';
 import type { Broadcast } from '../../store/types.ts';
 import type { Account, Directory, Membership } from '../../directory/types.ts';
-import type { AccountFlows } from '../../directory/accounts/account-flows.ts';
+import type { AccountFlows, DeletedAccount } from '../../directory/accounts/account-flows.ts';
 import { accountSnapshot, type AuditEvent, type AuditLog } from '../../directory/audit.ts';
 import type { OutboxMailer } from '../../directory/mail/outbox.ts';
 import { accountNotFound } from '../../directory/errors.ts';
@@ -43,6 +43,11 @@ export interface DirectoryRoutesDeps {
   /** Present when mail goes to the outbox (no SMTP configured). */
   outbox?: OutboxMailer;
   broadcast?: Broadcast;
+  /**
+   * Runs after an account was deleted (by itself or by an admin), e.g. metering moving its usage to
+   * the anonymous id. A failure is reported (503) and logged: the account is gone either way.
+   */
+  onAccountDeleted?: (deleted: DeletedAccount) => Promise<void>;
 }
 
 const COLLECTIVE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -67,6 +72,19 @@ export function directoryRoutes(deps: DirectoryRoutesDeps): Router {
   }
 
   const send = (res: Response, status: number, body: unknown) => res.status(status).json(body);
+
+  async function afterDeletion(deleted: DeletedAccount): Promise<void> {
+    await deps.broadcast?.publish(DIRECTORY_CHANGES, JSON.stringify({ accountId: deleted.accountId })).catch(() => undefined);
+    if (!deps.onAccountDeleted) return;
+    try {
+      await deps.onAccountDeleted(deleted);
+    } catch (error) {
+      throw new AppError(503, 'deletion_incomplete', 'The account was deleted, but its usage records could not be moved to its anonymous id yet; an operator has to finish this (see the log).', {
+        cause: error,
+        detail: `onAccountDeleted failed for ${deleted.accountId} -> ${deleted.anonymousId}: ${String(error)}`,
+      });
+    }
+  }
 
   // ---- the caller -----------------------------------------------------------------------------
 
@@ -96,7 +114,7 @@ export function directoryRoutes(deps: DirectoryRoutesDeps): Router {
   router.delete('/me', async (_req, res) => {
     const caller = callerOf(res);
     const deleted = await flows.deleteAccount(caller.accountId, caller.accountId);
-    await deps.broadcast?.publish(DIRECTORY_CHANGES, JSON.stringify({ accountId: caller.accountId })).catch(() => undefined);
+    await afterDeletion(deleted);
     send(res, 200, deleted);
   });
 
@@ -149,7 +167,7 @@ export function directoryRoutes(deps: DirectoryRoutesDeps): Router {
     requirePlatformAdmin(caller);
     if (req.params.id === caller.accountId) throw new AppError(409, 'self_lockout', 'Delete your own account with DELETE /me.');
     const deleted = await flows.deleteAccount(req.params.id, caller.accountId);
-    await deps.broadcast?.publish(DIRECTORY_CHANGES, JSON.stringify({ accountId: req.params.id })).catch(() => undefined);
+    await afterDeletion(deleted);
     send(res, 200, deleted);
   });
 

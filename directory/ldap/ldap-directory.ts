@@ -19,7 +19,7 @@
  * `DN` (RFC 4514). Not atomic across entries (LDAP has no transactions): each method orders its
  * writes so that a failure half-way leaves access narrower, never wider.
  */
-import { AndFilter, Attribute, BerWriter, Change, EqualityFilter, OrFilter, SubstringFilter, AlreadyExistsError, NoSuchAttributeError, NoSuchObjectError, TypeOrValueExistsError, type Client, type Entry, type Filter } from 'ldapts';
+import { AndFilter, Attribute, BerWriter, Change, EqualityFilter, OrFilter, SubstringFilter, AlreadyExistsError, NoSuchAttributeError, NoSuchObjectError, ResultCodeError, TypeOrValueExistsError, type Client, type Entry, type Filter } from 'ldapts';
 import type { Logger } from '../../kernel/logger.ts';
 import { randomToken } from '../../kernel/ids.ts';
 import type { Account, Collective, Directory, Membership, NewAccount, Page } from '../types.ts';
@@ -215,8 +215,10 @@ export class LdapDirectory implements Directory {
     try {
       return await this.entryBy(this.attr.id, id);
     } catch (error) {
-      // An id that is not even valid syntax for the id attribute (e.g. not a UUID) names nothing.
-      if (error instanceof Error && 'code' in error) return undefined;
+      // An id that is not even valid syntax for the id attribute (e.g. not a UUID) names nothing. Only
+      // an LDAP result error means that: "directory unavailable" (an AppError, which also has a
+      // `code`) must propagate, or an outage would look like a missing account.
+      if (error instanceof ResultCodeError) return undefined;
       throw error;
     }
   }
