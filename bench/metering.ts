@@ -4,7 +4,9 @@
  *  1. ingest: usage records through the recorder (journal on local disk, batches into the Redis
  *     ledger) per second, counted by id afterwards (target ≥ 50 000/s, none lost);
  *  2. report: a month of usage for 10 000 accounts aggregated from the raw records into the billing
- *     report (target < 10 s); also the report from already stored daily aggregates.
+ *     report (target < 10 s); also the report from already stored daily aggregates; and the month's
+ *     raw records read in time order through `ledger.range` (what a usage query over a month does);
+ *  3. the same report and month range on the embedded (SQLite) store, from a file in a temp folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -141,7 +143,18 @@ async function seedMonth(stores: Stores): Promise<{ records: number; schedule: F
   return { records, schedule };
 }
 
-async function report(stores: Stores, redisUrl: string | undefined): Promise<{ lines: string[]; ok: boolean }> {
+/** Reads the whole month through `ledger.range` (one stream, pages in time order) and counts it. */
+async function monthRange(stores: Stores, redisUrl: string | undefined, label: string): Promise<{ line: string; count: number }> {
+  const redisBefore = redisUrl ? await redisCpuUsec(redisUrl) : 0;
+  const started = performance.now();
+  let count = 0;
+  for await (const _entry of stores.ledger.range(USAGE_STREAM, Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1))) count += 1;
+  const ms = performance.now() - started;
+  const redisMs = redisUrl ? ((await redisCpuUsec(redisUrl)) - redisBefore) / 1000 : 0;
+  return { count, line: `${label}: the month's ${fmt(count)} raw records read in time order through ledger.range in ${fmt(ms)} ms${redisUrl ? ` (${fmt(redisMs)} ms CPU in redis-server)` : ''}` };
+}
+
+async function report(stores: Stores, redisUrl: string | undefined, label = 'report'): Promise<{ lines: string[]; ok: boolean }> {
   const seedStarted = performance.now();
   const { records, schedule } = await seedMonth(stores);
   const seedMs = performance.now() - seedStarted;
@@ -156,16 +169,28 @@ async function report(stores: Stores, redisUrl: string | undefined): Promise<{ l
   const redisMs = redisUrl ? ((await redisCpuUsec(redisUrl)) - redisBefore) / 1000 : 0;
   const exact = result.subscribers.every((s) => s.split.reduce((n, p) => n + p.cents, 0) === s.feeCents);
   const counted = result.services.reduce((n, t) => n + t.records, 0);
-  const ok = fullMs < REPORT_TARGET_MS && exact && result.subscribers.length === ACCOUNTS && counted === records;
+  const range = await monthRange(stores, redisUrl, label);
+  const ok = fullMs < REPORT_TARGET_MS && exact && result.subscribers.length === ACCOUNTS && counted === records && range.count === records;
   return {
     ok,
     lines: [
-      `report: seeded ${fmt(records)} raw records for ${fmt(ACCOUNTS)} accounts over March in ${fmt(seedMs)} ms`,
-      `report: month aggregated from raw records (31 daily + 1 monthly aggregate stored) into the billing report in ${fmt(fullMs)} ms (target < ${fmt(REPORT_TARGET_MS)} ms): ${fullMs < REPORT_TARGET_MS ? 'PASS' : 'FAIL'}`,
-      `report: CPU ${fmt(nodeMs)} ms in Porta${redisUrl ? `, ${fmt(redisMs)} ms in redis-server` : ''} (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
-      `report: ${fmt(result.subscribers.length)} subscribers, total ${fmt(result.totalFeeCents)} cents, every split sums to its fee: ${exact ? 'PASS' : 'FAIL'}; records counted ${fmt(counted)} of ${fmt(records)}`,
+      `${label}: seeded ${fmt(records)} raw records for ${fmt(ACCOUNTS)} accounts over March in ${fmt(seedMs)} ms`,
+      `${label}: month aggregated from raw records (31 daily + 1 monthly aggregate stored) into the billing report in ${fmt(fullMs)} ms (target < ${fmt(REPORT_TARGET_MS)} ms): ${fullMs < REPORT_TARGET_MS ? 'PASS' : 'FAIL'}`,
+      `${label}: CPU ${fmt(nodeMs)} ms in Porta${redisUrl ? `, ${fmt(redisMs)} ms in redis-server` : ''} (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`,
+      `${label}: ${fmt(result.subscribers.length)} subscribers, total ${fmt(result.totalFeeCents)} cents, every split sums to its fee: ${exact ? 'PASS' : 'FAIL'}; records counted ${fmt(counted)} of ${fmt(records)}`,
+      range.line,
     ],
   };
+}
+
+/** The report half on a fresh embedded store (one SQLite file), as a single-machine install runs it. */
+async function embeddedReport(dir: string): Promise<{ lines: string[]; ok: boolean }> {
+  const stores = await createStores({ kind: 'embedded', path: join(dir, 'embedded', 'porta.db'), keyPrefix: '' });
+  try {
+    return await report(stores, undefined, 'embedded');
+  } finally {
+    await stores.close();
+  }
 }
 
 export async function run(): Promise<{ name: string; lines: string[] }> {
@@ -174,13 +199,14 @@ export async function run(): Promise<{ name: string; lines: string[] }> {
   // BENCH_METERING_STORE=embedded runs the report half on the SQLite store instead (the ingest half needs Redis).
   const stores = await createStores(process.env.BENCH_METERING_STORE === 'embedded' ? { kind: 'embedded', path: join(dir, 'bench.db'), keyPrefix: '' } : { kind: 'redis', url: redis.url, keyPrefix: 'bench:', path: 'unused' });
   try {
-    const only = process.env.BENCH_METERING_ONLY; // `hot`, `ingest` or `report`, to run one part
+    const only = process.env.BENCH_METERING_ONLY; // `hot`, `ingest`, `report` or `embedded`, to run one part
     const runs = (part: string) => only === undefined || only === part;
     const skipped = { ok: true, lines: [] };
     const hot = runs('hot') ? await hotPath(dir) : [];
     const a = runs('ingest') ? await ingest(stores, dir, redis.url) : skipped;
-    const b = runs('report') ? await report(stores, stores.kind === 'redis' ? redis.url : undefined) : skipped;
-    return { name: `metering (Redis ledger; ${a.ok && b.ok ? 'PASS' : 'FAIL'})`, lines: [...hot, ...a.lines, ...b.lines] };
+    const b = runs('report') ? await report(stores, stores.kind === 'redis' ? redis.url : undefined, stores.kind === 'redis' ? 'report' : 'report (embedded)') : skipped;
+    const c = runs('embedded') && stores.kind === 'redis' ? await embeddedReport(dir) : skipped;
+    return { name: `metering (Redis ledger, then embedded; ${a.ok && b.ok && c.ok ? 'PASS' : 'FAIL'})`, lines: [...hot, ...a.lines, ...b.lines, ...c.lines] };
   } finally {
     await stores.close();
     await redis.stop();

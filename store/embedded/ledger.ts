@@ -1,4 +1,9 @@
-/** Ledger on SQLite: one table, `seq` gives append order, UNIQUE (stream, id) makes appends idempotent. */
+/**
+ * Ledger on SQLite: one table, `seq` gives append order, UNIQUE (stream, id) makes appends idempotent.
+ * Every page is a keyset query that starts where the last one ended, through an index in the same
+ * order (`ledger_log` for read, `ledger_time` for range; see database.ts), so a page costs the same
+ * at the end of a month as at its start. `test/store/embedded-ledger.test.ts` pins the query plans.
+ */
 import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
 import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -12,6 +17,18 @@ interface LedgerRow {
 
 const RANGE_PAGE = 500;
 
+/** The ledger's statements (exported so that a test can pin their query plans). */
+export const LEDGER_SQL = {
+  insert: `INSERT OR IGNORE INTO ledger (stream, id, time, data) VALUES (?, ?, ?, ?)`,
+  read: `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`,
+  rangeFirst: `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND time >= ? AND time < ? ORDER BY time, id LIMIT ?`,
+  // A row value, not `time > ? OR (time = ? AND id > ?)`: SQLite turns only the row value into a
+  // range on the index; with the OR it scanned the stream from its start on every page.
+  rangeNext: `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND (time, id) > (?, ?) AND time < ? ORDER BY time, id LIMIT ?`,
+  deleteBefore: `DELETE FROM ledger WHERE stream = ? AND time < ?`,
+  count: `SELECT COUNT(*) AS n FROM ledger WHERE stream = ?`,
+} as const;
+
 export class SqliteLedger implements Ledger {
   private readonly db: SqliteDatabase;
   private readonly q;
@@ -19,16 +36,12 @@ export class SqliteLedger implements Ledger {
   constructor(db: SqliteDatabase) {
     this.db = db;
     this.q = {
-      insert: db.prepare<[string, string, number, string]>(`INSERT OR IGNORE INTO ledger (stream, id, time, data) VALUES (?, ?, ?, ?)`),
-      read: db.prepare<[string, number, number], LedgerRow>(`SELECT seq, id, time, data FROM ledger WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      rangeFirst: db.prepare<[string, number, number, number], LedgerRow>(
-        `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND time >= ? AND time < ? ORDER BY time, id LIMIT ?`,
-      ),
-      rangeNext: db.prepare<[string, number, number, string, number, number], LedgerRow>(
-        `SELECT seq, id, time, data FROM ledger WHERE stream = ? AND (time > ? OR (time = ? AND id > ?)) AND time < ? ORDER BY time, id LIMIT ?`,
-      ),
-      deleteBefore: db.prepare<[string, number]>(`DELETE FROM ledger WHERE stream = ? AND time < ?`),
-      count: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM ledger WHERE stream = ?`),
+      insert: db.prepare<[string, string, number, string]>(LEDGER_SQL.insert),
+      read: db.prepare<[string, number, number], LedgerRow>(LEDGER_SQL.read),
+      rangeFirst: db.prepare<[string, number, number, number], LedgerRow>(LEDGER_SQL.rangeFirst),
+      rangeNext: db.prepare<[string, number, string, number, number], LedgerRow>(LEDGER_SQL.rangeNext),
+      deleteBefore: db.prepare<[string, number]>(LEDGER_SQL.deleteBefore),
+      count: db.prepare<[string], { n: number }>(LEDGER_SQL.count),
     };
   }
 
@@ -63,7 +76,7 @@ export class SqliteLedger implements Ledger {
       for (const row of rows) yield toEntry(row);
       if (rows.length < RANGE_PAGE) return;
       const last = rows[rows.length - 1];
-      rows = this.q.rangeNext.all(stream, last.time, last.time, last.id, to, RANGE_PAGE);
+      rows = this.q.rangeNext.all(stream, last.time, last.id, to, RANGE_PAGE);
     }
   }
 

@@ -7,7 +7,9 @@
  * Why not a Stream (XADD): stream ids must grow monotonically, but usage records arrive with their
  * own times out of order (several gateways batch them), so `range` by time would need a full scan,
  * deleting by time likewise, and idempotency needs a second structure anyway. Sorted sets give all
- * three directly, each append is one Lua script.
+ * three directly, each append is one Lua script (a few batched commands per call, not per entry).
+ * Pages are keyset pages: `read` continues after a sequence number, `range` after the rank of the
+ * last (time, id) returned, so no page skips over the ones before it.
  */
 import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
 import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
@@ -37,7 +39,12 @@ export class RedisLedger implements Ledger {
     const k = this.keys.ledger(stream);
     let added = 0;
     for (let i = 0; i < encoded.length; i += APPEND_CHUNK) {
-      const args = encoded.slice(i, i + APPEND_CHUNK).flatMap((e) => [e.id, e.time, `${e.time} ${e.data}`]);
+      const end = Math.min(i + APPEND_CHUNK, encoded.length);
+      const args: Array<string | number> = [];
+      for (let j = i; j < end; j++) {
+        const e = encoded[j];
+        args.push(e.id, e.time, `${e.time} ${e.data}`);
+      }
       added += Number(await this.scripts.run('portaLedgerAppend', [k.data, k.time, k.log, k.seq], args));
     }
     return added;
@@ -54,16 +61,20 @@ export class RedisLedger implements Ledger {
   }
 
   /**
-   * Pages by offset over the time index. An entry deleted by `deleteBefore` while a range is being
-   * read may shift the offsets; ranges are for reports over closed periods, where that does not occur.
+   * Each page continues after the last (time, id) returned (see portaLedgerRange), so entries appended
+   * or deleted elsewhere in the stream while a range is read neither repeat nor skip the ones after it.
    */
   async *range(stream: string, from: number, to: number): AsyncIterable<LedgerEntry> {
     assertStream(stream);
     const k = this.keys.ledger(stream);
-    for (let offset = 0; ; offset += RANGE_PAGE) {
-      const rows = await this.page(k.time, k.data, String(from), `(${to}`, offset, RANGE_PAGE);
+    let after = { id: '', score: '' };
+    for (;;) {
+      const flat = (await this.scripts.run('portaLedgerRange', [k.time, k.data], [from, to, RANGE_PAGE, after.id, after.score])) as string[];
+      const rows = decodeRows(flat);
       for (const row of rows) yield row.entry;
       if (rows.length < RANGE_PAGE) return;
+      const last = rows[rows.length - 1];
+      after = { id: last.entry.id, score: last.score };
     }
   }
 
@@ -84,16 +95,20 @@ export class RedisLedger implements Ledger {
   }
 
   private async page(zset: string, data: string, min: string, max: string, offset: number, count: number): Promise<Array<{ score: string; entry: LedgerEntry }>> {
-    const flat = (await this.scripts.run('portaLedgerPage', [zset, data], [min, max, offset, count])) as string[];
-    const rows: Array<{ score: string; entry: LedgerEntry }> = [];
-    for (let i = 0; i < flat.length; i += 3) {
-      const payload = flat[i + 2];
-      const space = payload.indexOf(' ');
-      rows.push({
-        score: flat[i + 1],
-        entry: { id: flat[i], time: Number(payload.slice(0, space)), data: JSON.parse(payload.slice(space + 1)) as Record<string, unknown> },
-      });
-    }
-    return rows;
+    return decodeRows((await this.scripts.run('portaLedgerPage', [zset, data], [min, max, offset, count])) as string[]);
   }
+}
+
+/** Flat (id, score, payload) triples from the page scripts; a payload is "<time> <json>". */
+function decodeRows(flat: string[]): Array<{ score: string; entry: LedgerEntry }> {
+  const rows: Array<{ score: string; entry: LedgerEntry }> = [];
+  for (let i = 0; i < flat.length; i += 3) {
+    const payload = flat[i + 2];
+    const space = payload.indexOf(' ');
+    rows.push({
+      score: flat[i + 1],
+      entry: { id: flat[i], time: Number(payload.slice(0, space)), data: JSON.parse(payload.slice(space + 1)) as Record<string, unknown> },
+    });
+  }
+  return rows;
 }

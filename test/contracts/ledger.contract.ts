@@ -117,6 +117,50 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       expect(got.map((e) => e.id)).toEqual(many.map((e) => e.id));
     });
 
+    it('pages a range across many entries with the same time, ordered by id', async () => {
+      const stream = unique('usage');
+      // 1 100 entries in one millisecond, appended in no particular order, between neighbours on both sides.
+      const tied = Array.from({ length: 1100 }, (_, i) => entry(`t-${String((i * 7919) % 1100).padStart(4, '0')}`, T0 + 5));
+      const ids = tied.map((e) => e.id).sort();
+      await h.stores.ledger.append(stream, [entry('before', T0 + 4), ...tied.slice(0, 600), entry('after', T0 + 6), entry('A-upper', T0 + 5)]);
+      await h.stores.ledger.append(stream, tied.slice(600));
+      // Byte order: upper case sorts before lower case.
+      expect((await collect(h.stores.ledger.range(stream, T0 + 5, T0 + 6))).map((e) => e.id)).toEqual(['A-upper', ...ids]);
+      const all = (await collect(h.stores.ledger.range(stream, T0, T0 + 10))).map((e) => e.id);
+      expect(all).toEqual(['before', 'A-upper', ...ids, 'after']);
+      expect(new Set(all).size).toBe(all.length);
+    });
+
+    it('reads a range on from where it is while entries before that point are deleted and appended', async () => {
+      const stream = unique('usage');
+      const many = Array.from({ length: 1200 }, (_, i) => entry(`r-${String(i).padStart(4, '0')}`, T0 + 10 * i));
+      await h.stores.ledger.append(stream, many);
+      const seen: string[] = [];
+      for await (const e of h.stores.ledger.range(stream, T0, T0 + 100_000)) {
+        seen.push(e.id);
+        // Retention runs meanwhile and takes the entry just read (the point the next page starts
+        // from), and late records arrive for times already passed: neither may shift what follows.
+        await h.stores.ledger.deleteBefore(stream, e.time + 1);
+        if (seen.length % 7 === 0) await h.stores.ledger.append(stream, [entry(`late-${seen.length}`, e.time - 5)]);
+      }
+      expect(seen).toEqual(many.map((e) => e.id));
+    });
+
+    it('counts only new ids in a large batch that repeats stored ones', async () => {
+      const stream = unique('usage');
+      const first = Array.from({ length: 700 }, (_, i) => entry(`b-${i}`, T0 + i));
+      expect(await h.stores.ledger.append(stream, first)).toBe(700);
+      // Every other id is already stored, some twice within the batch (the first copy wins).
+      const second = Array.from({ length: 1400 }, (_, i) => entry(`b-${i}`, T0 + i, { round: 2 }));
+      const repeated = [...second, ...second.slice(1300).map((e) => ({ ...e, data: { round: 3 } }))];
+      expect(await h.stores.ledger.append(stream, repeated)).toBe(700);
+      expect(await h.stores.ledger.count(stream)).toBe(1400);
+      const all = await collect(h.stores.ledger.range(stream, T0, T0 + 2000));
+      expect(all.map((e) => e.data.round ?? 1)).toEqual([...Array(700).fill(1), ...Array(700).fill(2)]);
+      const log = await readAll(h.stores.ledger, stream, 1000);
+      expect(log.ids).toEqual([...first.map((e) => e.id), ...second.slice(700).map((e) => e.id)]);
+    });
+
     it('deletes entries older than a time and keeps the rest', async () => {
       const stream = unique('usage');
       await h.stores.ledger.append(stream, [entry('old1', T0), entry('old2', T0 + 1), entry('keep', T0 + 2)]);
