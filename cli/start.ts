@@ -15,7 +15,8 @@ import { createSessionListing, type SessionListing } from '../gateway/session/li
 import { policyRoutes } from '../policies/index.ts';
 import { usageRoutes } from '../metering/index.ts';
 import { createGateway, type Gateway } from '../gateway/index.ts';
-import { decide, limitsFor, type Identity } from '../policies/index.ts';
+import { decide, limitsFor, secondFactorRequired, type Identity } from '../policies/index.ts';
+import { factorRoutes } from '../admin-ui/api/factors-routes.ts';
 import { createServiceEnforcers } from '../gateway/enforcers/index.ts';
 import type { ServiceConfig } from '../config/schema/index.ts';
 import { assemblePlatform, type Platform } from './assemble.ts';
@@ -47,7 +48,7 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
 
   try {
     if (role === 'all' || role === 'idp') {
-      idp = await createIdp({ config, stores, directory, entitlements: (id) => platform.entitlements(id), logger, clock: platform.clock });
+      idp = await createIdp({ config, stores, directory, entitlements: (id) => platform.entitlements(id), logger, clock: platform.clock, secondFactorRequired: async (id) => secondFactorRequired(await platform.identityOf(id), platform.policies.current().document) });
       const running = idp;
       closers.push(() => running.close());
       const g = config.gateway;
@@ -187,6 +188,7 @@ function idpApp(platform: Platform, idp: Idp, sessions: SessionListing): express
       extraRouters: [
         { path: '/', router: policy.router, openapi: policy.openapi },
         { path: '/', router: usage.router, openapi: usage.openapi },
+        { path: '/', ...factorRoutes({ factors: idp.factors, directory, audit: accounts.audit, broadcast: stores.broadcast, enrolUrl: '/account/factors' }) },
         { path: '/', router: self.router, openapi: self.openapi },
       ],
       logger,

@@ -23,6 +23,10 @@ import type { EntitlementsLookup } from './provider/claims.ts';
 import { createLoginThrottle, type LimiterFactory } from './regulation/login-throttle.ts';
 import { interactionRouter } from './interactions/router.ts';
 import { grantsRevoked } from './metrics.ts';
+import { FactorStore } from './factors/factor-store.ts';
+import { loadSecretBox } from './factors/secret-box.ts';
+import { relyingPartyOf } from './factors/webauthn.ts';
+import { accountFactorsRouter } from './factors/account-routes.ts';
 
 export { ADMIN_RESOURCE } from './provider/configuration.ts';
 export { ADMIN_UI_CLIENT_ID, gatewayClientSecret } from './provider/clients.ts';
@@ -39,6 +43,11 @@ export interface IdpDeps {
   clock?: Clock;
   /** Limiter factory for login throttling; default: rate-limiter-flexible over `stores`. */
   limiters?: LimiterFactory;
+  /**
+   * Whether an account must use a second factor (the policy's `secondFactor` section). Default:
+   * platform admins and collective managers, as the default policy says.
+   */
+  secondFactorRequired?: (accountId: string) => Promise<boolean>;
 }
 
 /** What a verified JWT access token says. */
@@ -57,6 +66,8 @@ export interface Idp {
   verifyAccessToken(token: string, audience: string): Promise<VerifiedAccessToken>;
   /** Re-reads keys from the store and swaps in a provider using them (done on every rotation broadcast). */
   reloadKeys(): Promise<void>;
+  /** Second factors of accounts (TOTP, passkeys, recovery codes). */
+  readonly factors: FactorStore;
   close(): Promise<void>;
 }
 
@@ -89,6 +100,15 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
   const findAccount = createFindAccount(directory, { groupsPrefix: config.idp.groupsPrefix, entitlements: deps.entitlements });
   const limiters: LimiterFactory = deps.limiters ?? ((options) => createRateLimiter(stores, options));
   const throttle = await createLoginThrottle(limiters, config.idp.loginThrottle);
+  const box = await loadSecretBox(stores.documents);
+  const factors = new FactorStore({ documents: stores.documents, box, clock });
+  const rp = relyingPartyOf(issuer);
+  const secondFactorRequired =
+    deps.secondFactorRequired ??
+    (async (accountId: string) => {
+      const account = await directory.getAccount(accountId);
+      return Boolean(account?.platformAdmin) || (await directory.membershipsOf(accountId)).some((m) => m.manager);
+    });
 
   let cookieKeys: string[] = [];
   let provider!: Provider;
@@ -119,7 +139,9 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
   });
 
   const handler = express.Router();
-  handler.use(interactionRouter({ provider: () => provider, directory, throttle, cookieKeys: () => cookieKeys, clients, clock, logger }));
+  const secondFactor = { factors, box, kv: stores.kv, rp, required: secondFactorRequired };
+  handler.use(interactionRouter({ provider: () => provider, directory, throttle, cookieKeys: () => cookieKeys, clients, clock, logger, secondFactor }));
+  handler.use(accountFactorsRouter({ provider: () => provider, directory, cookieKeys: () => cookieKeys, clock, logger, ...secondFactor }));
   handler.use((req: Request, res: Response, next: NextFunction) => {
     if (!isProviderPath(req.path)) return next();
     if (provider.proxy && !fromTrustedProxy(req)) {
@@ -165,6 +187,7 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
     },
     verifyAccessToken,
     reloadKeys: build,
+    factors,
     async close() {
       // Closing must not fail because the broadcast backend is down; the subscription dies with it.
       await unsubscribe().catch((error: unknown) => logger.warn({ err: error }, 'could not unsubscribe from key rotations'));

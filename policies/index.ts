@@ -16,3 +16,4 @@ export { SubscriptionStore, SUBSCRIPTION_CHANNEL, InvalidSubscriptionError } fro
 export { explainAccess, formatExplanation, type Explanation, type ExplainDeps } from './explain.ts';
 export { policyRoutes, type PolicyRoutesDeps } from './admin-routes.ts';
 export { validatePolicyFile, explain } from './cli.ts';
+export { secondFactorRequired, DEFAULT_SECOND_FACTOR_POLICY } from './second-factor.ts';

@@ -94,6 +94,20 @@ const rule = z
   })
   .strict();
 
+/** Who must sign in with a second factor (TOTP or a passkey); everyone else may choose to. */
+const secondFactor = z
+  .object({
+    requiredForRoles: z
+      .array(z.enum(['platform-admin', 'manager', 'member'], { error: 'must be platform-admin, manager or member' }))
+      .default(['platform-admin', 'manager'])
+      .describe('Roles whose holders must use a second factor.'),
+    requiredForPlans: z.array(id).default([]).describe('Holders of these plans must use a second factor.'),
+    requiredForCollectives: z.array(id).default([]).describe('Members of these collectives must use a second factor.'),
+  })
+  .strict()
+  .default({ requiredForRoles: ['platform-admin', 'manager'], requiredForPlans: [], requiredForCollectives: [] })
+  .describe('Who must enrol a second factor; they are guided through enrolment at their next sign-in.');
+
 export interface PolicyValidationOptions {
   /** When given, rules and rate limits may only name these service ids. */
   knownServices?: string[];
@@ -124,6 +138,7 @@ export function policySchema() {
         .default({ services: {} })
         .describe('Rate limits per account (per client address when anonymous).'),
       rules: z.array(rule).describe('Access rules in order: the first that matches decides; none = deny.'),
+      secondFactor: secondFactor,
     })
     .strict();
 }

@@ -126,6 +126,15 @@ export interface PolicyDocument {
   extraStorageBlock: ExtraStorageBlock | null;
   rateLimits: RateLimits;
   rules: Rule[];
+  /** Who must use a second factor; absent = the defaults (platform admins and managers). */
+  secondFactor?: SecondFactorPolicy;
+}
+
+/** Who must sign in with a second factor (see `secondFactorRequired`). */
+export interface SecondFactorPolicy {
+  requiredForRoles: Role[];
+  requiredForPlans: string[];
+  requiredForCollectives: string[];
 }
 
 /** The limits that apply to one identity on one service. `null` = unlimited. */

@@ -18,6 +18,9 @@ import { pickLanguage, translate, LANG_COOKIE, isLanguage, type Language } from 
 import { ASSET_PATH, STYLESHEET, SECURITY_HEADERS, loginPage, consentPage, errorPage, type PageContext } from './pages.ts';
 import { isUnavailable } from '../provider/unavailable.ts';
 import { signIns } from '../metrics.ts';
+import { secondFactorRouter, webauthnScriptRoute, ACR_1FA, type SecondFactorDeps } from './second-factor.ts';
+import { tf } from '../factors/i18n.ts';
+import { html } from './template.ts';
 
 export interface InteractionDeps {
   /** The current provider (it is replaced when keys rotate). */
@@ -29,6 +32,8 @@ export interface InteractionDeps {
   clients: ClientRegistry;
   clock: Clock;
   logger: Logger;
+  /** Second factors (TOTP, passkeys, recovery codes); without it sign-in is password only. */
+  secondFactor?: SecondFactorDeps;
 }
 
 /** HMAC of the interaction uid: a form token an attacker cannot make for someone else's interaction. */
@@ -103,13 +108,33 @@ export function interactionRouter(deps: InteractionDeps): Router {
     res.set('Cache-Control', 'public, max-age=3600').type('css').send(STYLESHEET);
   });
 
+  const secondFactor = deps.secondFactor
+    ? secondFactorRouter(deps.secondFactor, {
+        provider: deps.provider,
+        directory: deps.directory,
+        throttle: deps.throttle,
+        clock: deps.clock,
+        logger,
+        route,
+        csrf: (uid) => csrfToken(deps.cookieKeys()[0] ?? '', uid),
+        csrfValid: (uid, token) => csrfValid(deps.cookieKeys(), uid, token),
+      })
+    : undefined;
+  if (secondFactor) {
+    router.use(webauthnScriptRoute());
+    router.use(secondFactor.router);
+  }
+  /** The login page with a link to passkey sign-in (when second factors are on). */
+  const withPasskeyLink = (page: PageContext, uid: string, body: string): string =>
+    secondFactor ? body.replace('</main>', `${html`<p class="passkey-link"><a href="/interaction/${uid}/passkey">${tf(page.lang, 'passkey.link')}</a></p>`.value}\n</main>`) : body;
+
   router.get('/interaction/:uid', route(async (req, res, page) => {
     const details = await deps.provider().interactionDetails(req, res);
     const key = deps.cookieKeys()[0] ?? '';
     const client = await clientName(details.params.client_id);
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
-      send(res, 200, loginPage(page, { action: `/interaction/${details.uid}/login`, csrf: csrfToken(key, details.uid), client, login: hint }));
+      send(res, 200, withPasskeyLink(page, details.uid, loginPage(page, { action: `/interaction/${details.uid}/login`, csrf: csrfToken(key, details.uid), client, login: hint })));
       return;
     }
     if (details.prompt.name === 'consent') {
@@ -166,11 +191,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
       logger.info({ interaction: details.uid }, 'sign-in failed');
       return again(401, translate(page.lang, 'login.failed'));
     }
+    // An account with a second factor (or one that must enrol) goes on to that step; the throttle
+    // is cleared only when the whole sign-in succeeds.
+    if (secondFactor && (await secondFactor.afterPassword(req, res, details.uid, details.params, account, login))) return;
     signIns.inc({ outcome: 'success' });
     await deps.throttle.success(login, ip);
     logger.info({ accountId: account.id }, 'signed in');
     await provider.interactionFinished(req, res, {
-      login: { accountId: account.id, amr: ['pwd'], ts: Math.floor(deps.clock.now() / 1000) },
+      login: { accountId: account.id, amr: ['pwd'], ...(secondFactor ? { acr: ACR_1FA } : {}), ts: Math.floor(deps.clock.now() / 1000) },
     }, { mergeWithLastSubmission: false });
   }));
 

@@ -4,7 +4,7 @@
  * Discourse, Greenlight) and the Porta design.
  */
 import type { Configuration, KoaContextWithOIDC, ResourceServer, Grant, UnknownObject, FindAccount } from 'oidc-provider';
-import { errors } from 'oidc-provider';
+import { errors, interactionPolicy } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { PortaConfig } from '../../config/schema/index.ts';
 import type { AdapterClass } from './adapter.ts';
@@ -17,6 +17,27 @@ import { renderProviderError, renderLogout, renderLoggedOut } from '../interacti
 export const ADMIN_RESOURCE = 'urn:porta:admin';
 /** Scopes a JWT access token for a Porta resource server may carry. */
 const RESOURCE_SCOPES = 'openid email profile groups plan';
+
+export const ACR_1FA = 'urn:porta:acr:1fa';
+export const ACR_2FA = 'urn:porta:acr:2fa';
+
+/**
+ * oidc-provider's default prompts, with one more login check: a client that asks for
+ * `acr_values=urn:porta:acr:2fa` while the session's login used one factor gets the login prompt
+ * again (the interaction then asks for the second factor, or enrols one).
+ */
+function interactionPolicyWithAcr(): interactionPolicy.Prompt[] {
+  const policy = interactionPolicy.base();
+  const login = policy.get('login');
+  login?.checks.add(
+    new interactionPolicy.Check('acr_2fa', 'a second factor was requested', 'login_required', (ctx) => {
+      const requested = typeof ctx.oidc.params?.acr_values === 'string' ? ctx.oidc.params.acr_values.split(' ') : [];
+      if (requested.includes(ACR_2FA) && ctx.oidc.session?.acr !== ACR_2FA) return interactionPolicy.Check.REQUEST_PROMPT;
+      return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  return policy;
+}
 
 export interface ConfigurationDeps {
   config: PortaConfig;
@@ -93,7 +114,8 @@ export function providerConfiguration(deps: ConfigurationDeps): Configuration {
       keys: deps.cookieKeys,
       names: { session: 'porta_session', interaction: 'porta_interaction', resume: 'porta_resume' },
     },
-    claims: Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, names]) => [scope, [...names]])),
+    // `acr` and `amr` come with `openid`: every ID token says how the person signed in (second factor).
+    claims: { ...Object.fromEntries(Object.entries(CLAIMS_BY_SCOPE).map(([scope, names]) => [scope, [...names]])), openid: ['sub', 'acr', 'amr'] },
     scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', 'plan'],
     // Keep the spec default (scope claims in userinfo) and let Nextcloud ask for ID-token claims with
     // the `claims` parameter, which user_oidc always sends.
@@ -151,7 +173,9 @@ export function providerConfiguration(deps: ConfigurationDeps): Configuration {
           return false;
         }
       }),
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithAcr() },
+    // `acr` of a login: one factor (password or passkey alone without verification) or two.
+    acrValues: [ACR_1FA, ACR_2FA],
     renderError: renderProviderError(deps.logger),
     ttl: {
       AccessToken: config.idp.accessTokenTtlSeconds,
