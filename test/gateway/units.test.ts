@@ -5,7 +5,7 @@ import { createRouteTable } from '../../gateway/steps/match-route.ts';
 import { isSpoofable } from '../../gateway/steps/strip-headers.ts';
 import { createClientAddressResolver } from '../../gateway/client-address.ts';
 import { safeReturnTo } from '../../gateway/session/return-to.ts';
-import { readCookie, withoutCookie } from '../../gateway/session/cookie.ts';
+import { readCookie, withoutCookie, cookiePolicy, setCookie } from '../../gateway/session/cookie.ts';
 import { parseConfig } from '../../config/load.ts';
 
 describe('normalisePath', () => {
@@ -105,5 +105,17 @@ describe('return URLs and cookies', () => {
     expect(readCookie(`xporta_session=${value}`, 'porta_session')).toBeUndefined();
     expect(readCookie('porta_session=short', 'porta_session')).toBeUndefined();
     expect(withoutCookie(`x=1; porta_session=${value}; y=2`, 'porta_session')).toBe('x=1; y=2');
+  });
+
+  it('uses Secure and the __Host- prefix under https', () => {
+    const https = cookiePolicy('https://gw.example.coop');
+    expect(https.sessionName).toBe('__Host-porta_session');
+    const line = setCookie(https, https.sessionName, 'v', 60);
+    expect(line).toMatch(/; Secure$/);
+    expect(line).toContain('Path=/');
+    expect(line).not.toMatch(/Domain=/i);
+    const http = cookiePolicy('http://localhost:8080');
+    expect(http.sessionName).toBe('porta_session');
+    expect(setCookie(http, http.sessionName, 'v', 60)).not.toMatch(/Secure/);
   });
 });
