@@ -3,6 +3,9 @@
  * listener with the admin API and the admin UI, gateway, metering, a fresh embedded store. This file
  * only adds the services the scenarios use and short names for the parts the tests look into.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestPorta, type TestPorta } from '../helpers/porta.ts';
 import type { PortaConfig } from '../../config/schema/index.ts';
 import type { Stores } from '../../store/types.ts';
@@ -31,7 +34,11 @@ export const SERVICES = [
 ];
 
 export async function startStack(options: { idp?: Record<string, unknown> } = {}): Promise<Stack> {
-  const porta = await startTestPorta({ config: { services: SERVICES, ...(options.idp ? { idp: options.idp } : {}) } });
+  // These tests sign admins and managers in with a password only: the policy here requires no second
+  // factor of them (the default policy does; test/idp/two-factor*.test.ts covers that).
+  const policiesFile = join(mkdtempSync(join(tmpdir(), 'porta-ui-policy-')), 'policy.yaml');
+  writeFileSync(policiesFile, `${readFileSync(new URL('../../policies/default.yaml', import.meta.url), 'utf8')}\nsecondFactor:\n  requiredForRoles: []\n`);
+  const porta = await startTestPorta({ config: { services: SERVICES, policiesFile, ...(options.idp ? { idp: options.idp } : {}) } });
   const { platform } = porta;
   const outbox = platform.accounts.outbox;
   if (!outbox) {

@@ -6,14 +6,17 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { startTestPorta, type TestPorta } from '../helpers/porta.ts';
 import { freePort } from '../helpers/ports.ts';
 import { CHROMIUM_ARGS } from '../admin-ui/browser.ts';
+import { totpCode, totpStep } from '../../idp/factors/totp.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const APP = { clientId: 'app', secret: 'app-secret-0123456789abcdef', redirectUri: 'http://127.0.0.1:9/cb' };
+const APP = { clientId: 'app', secret: 'app-secret-0123456789abcdef', redirectUri: '' };
+let client: Server;
 let porta: TestPorta;
 let issuer: string;
 let chromiumBrowser: Chromium;
@@ -35,8 +38,8 @@ async function startSignIn(): Promise<{ verifier: string; done: Promise<string> 
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
   });
-  // The redirect to the client carries the code; nothing listens there, the request is enough.
-  const done = page.waitForRequest((request) => request.url().startsWith(APP.redirectUri), { timeout: 15_000 }).then((request) => request.url());
+  // The redirect to the client (a tiny server here) carries the code.
+  const done = page.waitForURL((url) => url.href.startsWith(APP.redirectUri), { timeout: 15_000 }).then(() => page.url());
   await page.goto(`${issuer}/auth?${params.toString()}`);
   return { verifier, done };
 }
@@ -61,6 +64,9 @@ async function typePassword(): Promise<void> {
 
 beforeAll(async () => {
   const idpPort = await freePort();
+  client = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in'));
+  await new Promise<void>((resolve) => client.listen(0, '127.0.0.1', resolve));
+  APP.redirectUri = `http://127.0.0.1:${(client.address() as { port: number }).port}/cb`;
   // WebAuthn needs a domain as relying party id (not an IP address): the IdP is `localhost`.
   issuer = `http://localhost:${idpPort}`;
   porta = await startTestPorta({
@@ -72,6 +78,7 @@ beforeAll(async () => {
   context = await chromiumBrowser.newContext({ locale: 'en-GB' });
   page = await context.newPage();
   page.on('pageerror', (error) => problems.push(error.message));
+  page.on('dialog', (dialog) => void dialog.accept());
   page.on('console', (message) => {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(message.text());
   });
@@ -85,6 +92,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await chromiumBrowser?.close();
   await porta?.close();
+  client?.closeAllConnections();
+  await new Promise<void>((resolve) => (client ? client.close(() => resolve()) : resolve()));
 });
 
 describe('passkeys in Chromium (virtual authenticator)', () => {
@@ -101,6 +110,27 @@ describe('passkeys in Chromium (virtual authenticator)', () => {
     expect(summary.passkeys.map((p) => p.name)).toEqual(['Laptop']);
     expect(problems).toEqual([]);
   });
+
+  it('the admin UI account page lists the factors, links to enrolment and removes the authenticator app', async () => {
+    const secret = 'JBSWY3DPEHPK3PXP';
+    expect((await porta.idp!.factors.enrolTotp(accountId, secret, totpCode(secret, totpStep(Date.now())))).ok).toBe(true);
+    await page.goto(`${issuer}/admin/account`);
+    const signInButton = page.getByRole('button', { name: /sign in/i });
+    if (await signInButton.isVisible().catch(() => false)) await signInButton.click();
+    const section = page.getByRole('region', { name: 'Second factor' }).or(page.locator('section').filter({ has: page.getByRole('heading', { name: 'Second factor' }) }));
+    await section.first().waitFor({ timeout: 10_000 }).catch(async (error: unknown) => {
+      throw new Error(`${String(error)} at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 600)}`);
+    });
+    const rows = section.first().getByRole('row');
+    await rows.filter({ hasText: 'Passkey: Laptop' }).waitFor();
+    await rows.filter({ hasText: 'Authenticator app' }).waitFor();
+    expect(await section.first().getByRole('link', { name: 'Set up a second factor' }).getAttribute('href')).toBe('/account/factors');
+    await section.first().getByRole('button', { name: 'Remove Authenticator app' }).click();
+    await rows.filter({ hasText: 'Authenticator app' }).waitFor({ state: 'detached' });
+    const summary = await porta.idp!.factors.summary(accountId);
+    expect(summary.totp).toBeNull();
+    expect(summary.passkeys).toHaveLength(1);
+  }, 60_000);
 
   it('password, then the passkey as second factor: amr pwd + hwk', async () => {
     await context.clearCookies();

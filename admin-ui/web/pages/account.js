@@ -125,6 +125,7 @@ export async function accountPage(ctx) {
     section(t('account.usage'), usageBox),
     await collectivesSection(me),
     await sessionsSection(),
+    await factorsSection(),
     nameSection(me),
     passwordSection(),
     exportSection(),
@@ -238,6 +239,52 @@ async function sessionsSection() {
     );
   render();
   return section(t('account.sessions'), box, holder);
+}
+
+/**
+ * The second factors (authenticator app, passkeys) with remove buttons; setting one up happens on the
+ * IdP's own page (QR code, WebAuthn), linked from here.
+ */
+async function factorsSection() {
+  const box = errorBox();
+  if (!(await offers('GET', '/me/factors'))) return section(t('account.factors'), h('p', { class: 'empty' }, t('common.unavailable')));
+  /** @type {any} */
+  let body;
+  try {
+    body = await api.get('/me/factors');
+  } catch (error) {
+    showError(box, error);
+    return section(t('account.factors'), box);
+  }
+  const holder = h('div');
+  const render = () => {
+    /** @type {Array<{ kind: 'totp' | 'passkey', id?: string, name: string, createdAt: number }>} */
+    const factors = [
+      ...(body.totp ? [{ kind: /** @type {const} */ ('totp'), name: t('account.factorTotp'), createdAt: body.totp.createdAt }] : []),
+      ...(body.passkeys ?? []).map((/** @type {any} */ p) => ({ kind: /** @type {const} */ ('passkey'), id: p.id, name: t('account.factorPasskey', { name: p.name }), createdAt: p.createdAt })),
+    ];
+    replace(
+      holder,
+      table(
+        t('account.factors'),
+        [t('account.factor'), t('account.factorAdded'), t('common.actions')],
+        factors.map((f) => [
+          f.name,
+          formatTime(f.createdAt),
+          actionButton(t('account.factorRemove'), async () => {
+            await api.del(f.kind === 'totp' ? '/me/factors/totp' : `/me/factors/passkeys/${enc(f.id ?? '')}`);
+            body = await api.get('/me/factors');
+            announce(t('account.factorRemoved', { name: f.name }));
+            render();
+          }, { box, ariaLabel: t('account.factorRemoveOf', { name: f.name }), confirmText: t('account.confirmFactorRemove', { name: f.name }) }),
+        ]),
+        t('account.noFactors'),
+      ),
+      factors.length ? h('p', null, t('account.recoveryLeft', { count: body.recoveryCodesLeft ?? 0 })) : null,
+    );
+  };
+  render();
+  return section(t('account.factors'), h('p', null, t('account.factorsText')), box, holder, h('p', null, h('a', { href: body.enrolUrl ?? '/account/factors', class: 'button secondary' }, t('account.factorsEnrol'))));
 }
 
 function passwordSection() {

@@ -26,6 +26,7 @@ export async function accountsPage(ctx) {
   const plans = Object.entries(policy?.document?.plans ?? {}).filter(([, p]) => (/** @type {any} */ (p).holders ?? ['account']).includes('account'));
   const box = errorBox();
   const canReset = await offers('POST', '/accounts/{id}/password-reset');
+  const canResetFactors = await offers('DELETE', '/accounts/{id}/factors');
 
   const search = /** @type {HTMLFormElement} */ (
     h('form', { class: 'inline-form', role: 'search' }, field({ label: t('accounts.search'), name: 'q', type: 'search', value: query, hint: t('accounts.searchHint') }), h('button', { type: 'submit', class: 'primary' }, t('accounts.searchButton')))
@@ -89,6 +90,12 @@ export async function accountsPage(ctx) {
               announce(a.platformAdmin ? t('accounts.adminRemoved', { name: who }) : t('accounts.adminGiven', { name: who }));
               reload();
             }, { box, ariaLabel: `${a.platformAdmin ? t('accounts.unmakeAdmin') : t('accounts.makeAdmin')}: ${who}`, confirmText: a.platformAdmin ? undefined : t('accounts.confirmAdmin', { name: who }) }),
+        canResetFactors
+          ? actionButton(t('accounts.resetFactors'), async () => {
+              await api.del(`/accounts/${enc(a.id)}/factors`);
+              announce(t('accounts.factorsReset', { name: who }));
+            }, { box, ariaLabel: `${t('accounts.resetFactors')}: ${who}`, confirmText: t('accounts.confirmResetFactors', { name: who }) })
+          : null,
         actionButton(t('accounts.delete'), async () => {
           await api.del(`/accounts/${enc(a.id)}`);
           announce(t('accounts.deleted', { name: who }));
