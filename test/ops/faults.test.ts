@@ -32,6 +32,7 @@ let porta: PortaProcess;
 let ports: { idp: number; gateway: number };
 let idpUrl: string;
 let gatewayUrl: string;
+let closedPort: number;
 
 function config(name: string): Record<string, unknown> {
   return {
@@ -43,6 +44,8 @@ function config(name: string): Record<string, unknown> {
     services: [
       { id: 'notes', name: 'Notes', upstream: upstream.url, pathPrefix: '/notes' },
       { id: 'limited', name: 'Limited', upstream: upstream.url, pathPrefix: '/limited' },
+      { id: 'stuck', name: 'Stuck', upstream: upstream.url, pathPrefix: '/stuck', timeoutMs: 1000 },
+      { id: 'gone', name: 'Gone', upstream: `http://127.0.0.1:${closedPort}`, pathPrefix: '/gone' },
     ],
     policiesFile: POLICY,
     dataDir: join(dir, name),
@@ -86,6 +89,7 @@ beforeAll(async () => {
   [redis, slapd, upstream] = await Promise.all([startRedis(), startSlapd(), startEchoUpstream()]);
   dir = mkdtempSync(join(tmpdir(), 'porta-faults-'));
   ports = { idp: await freePort(), gateway: await freePort() };
+  closedPort = await freePort(); // nothing listens there: an upstream that is down
   idpUrl = `http://127.0.0.1:${ports.idp}`;
   gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
   const seed = await createStores({ kind: 'embedded', path: ':memory:', keyPrefix: 'x' });
@@ -166,6 +170,32 @@ describe('LDAP stopped', () => {
       await slapd.restart();
     }
   }, 60000);
+});
+
+describe('an upstream down or slow', () => {
+  it('answers 502 at once and 504 at the configured timeout, and other services are unaffected', async () => {
+    const signedIn = new Browser({ accept: 'text/html' });
+    expect((await signIn(signedIn)).status).toBe(200);
+    const timed = async (path: string) => {
+      const started = Date.now();
+      const page = await signedIn.request(`${gatewayUrl}${path}`);
+      return { status: page.status, ms: Date.now() - started, body: page.body };
+    };
+    // The echo upstream answers /…/slow after 2 s; the `stuck` service gives up after 1 s.
+    const stuck = Array.from({ length: 10 }, () => timed('/stuck/slow'));
+    await new Promise((r) => setTimeout(r, 100));
+    const healthy = await timed('/notes/meanwhile');
+    expect(healthy.status).toBe(200);
+    expect(healthy.ms).toBeLessThan(800);
+    for (const result of await Promise.all(stuck)) {
+      expect(result.status).toBe(504);
+      expect(result.ms).toBeGreaterThanOrEqual(900);
+      expect(result.ms).toBeLessThan(2000);
+    }
+    const gone = await timed('/gone/x');
+    expect(gone.status).toBe(502);
+    expect(gone.ms).toBeLessThan(1000);
+  }, 30000);
 });
 
 describe('hostile and slow clients', () => {
