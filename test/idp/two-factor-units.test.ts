@@ -25,7 +25,7 @@ const VECTORS: Array<[number, string]> = [
 
 let stores: Stores;
 beforeAll(async () => {
-  stores = await createStores({ kind: 'embedded', path: ':memory:' });
+  stores = await createStores({ kind: 'embedded', path: ':memory:', keyPrefix: 'porta:' });
 });
 afterAll(async () => {
   await stores?.close();
