@@ -134,6 +134,23 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
   };
   await build();
 
+  // A deleted account's factors go with it (the admin API announces every directory change on this
+  // channel; a reset is idempotent, so every IdP process may do it).
+  const unsubscribeDeletions = await stores.broadcast.subscribe('directory.changes', (message) => {
+    const accountId = (() => {
+      try {
+        return (JSON.parse(message) as { accountId?: unknown }).accountId;
+      } catch {
+        return undefined;
+      }
+    })();
+    if (typeof accountId !== 'string') return;
+    void (async () => {
+      const record = await factors.get(accountId);
+      if (record && (record.totp || record.recoveryCodes || record.passkeys.length > 0) && !(await directory.getAccount(accountId))) await factors.reset(accountId);
+    })().catch((error: unknown) => logger.warn({ err: error, accountId }, 'could not remove the second factors of a deleted account'));
+  });
+
   const unsubscribe = await stores.broadcast.subscribe(KEYS_CHANNEL, () => {
     build().catch((error: unknown) => logger.error({ err: error }, 'could not reload IdP keys after a rotation'));
   });
@@ -191,6 +208,7 @@ export async function createIdp(deps: IdpDeps): Promise<Idp> {
     async close() {
       // Closing must not fail because the broadcast backend is down; the subscription dies with it.
       await unsubscribe().catch((error: unknown) => logger.warn({ err: error }, 'could not unsubscribe from key rotations'));
+      await unsubscribeDeletions().catch(() => undefined);
     },
   };
 }

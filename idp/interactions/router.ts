@@ -167,7 +167,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const login = typeof body.login === 'string' ? body.login.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const again = (status: number, error: string) =>
-      send(res, status, loginPage(page, { action: `/interaction/${details.uid}/login`, csrf: csrfToken(deps.cookieKeys()[0] ?? '', details.uid), client, login, error }));
+      send(res, status, withPasskeyLink(page, details.uid, loginPage(page, { action: `/interaction/${details.uid}/login`, csrf: csrfToken(deps.cookieKeys()[0] ?? '', details.uid), client, login, error })));
     if (!login || !password) return again(400, translate(page.lang, 'login.missing'));
 
     const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';

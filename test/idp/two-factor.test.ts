@@ -348,6 +348,18 @@ describe('admin API: resetting factors', () => {
   });
 });
 
+describe('account deletion', () => {
+  it("deleting an account through the admin API removes its second factors", async () => {
+    const doomed = await porta.platform.directory.createAccount({ username: 'dora', email: 'dora@example.coop', name: 'Dora', password: PASSWORD, emailVerified: true });
+    await enrolOnAccountPage('dora');
+    expect(await porta.idp!.factors.hasSecondFactor(doomed.id)).toBe(true);
+    const res = await fetch(`${porta.issuer}/api/v1/accounts/${doomed.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ids.adminToken}` } });
+    expect(res.status).toBeLessThan(300);
+    for (let i = 0; i < 50 && (await porta.idp!.factors.hasSecondFactor(doomed.id)); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await porta.idp!.factors.summary(doomed.id)).toEqual({ totp: null, recoveryCodesLeft: 0, passkeys: [], passwordless: false });
+  });
+});
+
 describe('strings', () => {
   it('ca and es have every English key of the factor pages', () => {
     const keys = Object.keys(FACTOR_CATALOGUES.en).sort();
