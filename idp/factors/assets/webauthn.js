@@ -3,6 +3,7 @@
 // Submitting the form asks the browser for a credential, puts the result (as JSON, the shape
 // @simplewebauthn/server reads) in the hidden `credential` field and submits the form for real.
 // Served as a file so the pages keep a Content-Security-Policy of script-src 'self'.
+/* global atob, btoa, document, window, navigator */
 (function () {
   'use strict';
   function toBuffer(text) {
