@@ -18,6 +18,10 @@ import { createGateway, type Gateway } from '../gateway/index.ts';
 import { decide, limitsFor, secondFactorRequired, type Identity } from '../policies/index.ts';
 import { factorRoutes } from '../admin-ui/api/factors-routes.ts';
 import { createServiceEnforcers } from '../gateway/enforcers/index.ts';
+import { deviceLoginFor, startOficinaJobs } from '../gateway/enforcers/webdav/oficina-jobs.ts';
+import { DevicePasswords } from '../gateway/enforcers/webdav/device-passwords.ts';
+import { deviceRoutes } from '../admin-ui/api/device-routes.ts';
+import { SUBSCRIPTION_CHANNEL } from '../policies/index.ts';
 import type { ServiceConfig } from '../config/schema/index.ts';
 import { assemblePlatform, type Platform } from './assemble.ts';
 import { startListener, type Listener } from './listener.ts';
@@ -86,6 +90,8 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
       }, 60_000);
       sweeper.unref();
       closers.push(async () => clearInterval(sweeper));
+      // Oficina: plan changes pushed to Nextcloud over OCS, daily storage sample (services with OCS credentials).
+      closers.push(await startOficinaJobs({ services: config.services, env: process.env, stores, directory, policy: () => platform.policies.current().document, subscriptions: platform.subscriptions, channel: SUBSCRIPTION_CHANNEL, recordUsage: (usage) => platform.metering.recorder.record(usage), clock: platform.clock, logger }));
       gateway = await createGateway<Identity>({
         config,
         stores,
@@ -97,6 +103,7 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
         recordUsage: (record) => platform.metering.recorder.record(record),
         clientSecret: () => gatewayClientSecret(config, stores.documents),
         enforcers: limits.enforcers,
+        deviceLogin: deviceLoginFor({ stores, directory, groupsPrefix: config.idp.groupsPrefix, clock: platform.clock }),
       });
       const running = gateway;
       closers.push(() => running.close());
@@ -190,6 +197,7 @@ function idpApp(platform: Platform, idp: Idp, sessions: SessionListing): express
         { path: '/', router: usage.router, openapi: usage.openapi },
         { path: '/', ...factorRoutes({ factors: idp.factors, directory, audit: accounts.audit, broadcast: stores.broadcast, enrolUrl: '/account/factors' }) },
         { path: '/', router: self.router, openapi: self.openapi },
+        { path: '/', ...deviceRoutes({ passwords: new DevicePasswords({ documents: stores.documents, clock: platform.clock }), audit: accounts.audit }) },
       ],
       logger,
     }),

@@ -12,7 +12,8 @@ export interface Principal<Identity = unknown> {
   subject: string;
   claims: Claims;
   identity: Identity;
-  via: 'session' | 'bearer';
+  /** `device`: a device password of a sync client (webdav services). */
+  via: 'session' | 'bearer' | 'device';
   /** Access token to pass upstream when the service asks for it. */
   accessToken?: string;
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../kernel/logger.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { PortaConfig, ServiceConfig } from '../config/schema/index.ts';
 import type { Stores } from '../store/types.ts';
+import type { DeviceLogin } from './enforcers/webdav/device-login.ts';
 
 /** Claims the gateway knows about a signed-in person (from the ID token or the access token). */
 export interface Claims {
@@ -71,6 +72,8 @@ export interface GatewayDeps<Identity = unknown> {
   recordUsage?: (record: GatewayUsageRecord) => boolean;
   /** The gateway's OIDC client secret when `config.gateway.clientSecret` is not set (the IdP generates and stores one). */
   clientSecret?: string | (() => Promise<string>);
+  /** Device passwords of sync clients on `webdav` services (Basic credentials); without it Basic passes through untouched. */
+  deviceLogin?: DeviceLogin;
   logger: Logger;
   clock?: Clock;
 }

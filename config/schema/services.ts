@@ -15,6 +15,8 @@ export const serviceSchema = z
     dedicated: z.boolean().default(false).describe('A service a collective contracts (its own Oficina or Agora); only granted members reach it.'),
     bbbSecret: z.string().min(16, 'must be at least 16 characters').optional().describe('`bbb` services: BigBlueButton\'s own shared secret (`bbb-conf --secret`). Prefer the PORTA_BBB_<ID>_SECRET variable.'),
     frontSecret: z.string().min(16, 'must be at least 16 characters').optional().describe('`bbb` services: the secret given to the front end (Greenlight\'s BIGBLUEBUTTON_SECRET); the gateway checks it and re-signs with `bbbSecret`. Prefer PORTA_BBB_<ID>_FRONT_SECRET.'),
+    ocsUser: z.string().min(1).optional().describe('`webdav` services: a Nextcloud admin for the OCS user API; with `ocsPassword`, plan changes are pushed to Nextcloud\'s quota and storage is sampled daily for metering. Prefer PORTA_OCS_<ID>_USER.'),
+    ocsPassword: z.string().min(1).optional().describe('`webdav` services: the password (or app password) of `ocsUser`. Prefer PORTA_OCS_<ID>_PASSWORD.'),
     greenlight: z.boolean().default(false).describe('This service is Greenlight\'s web app: the gateway notes who starts a meeting, so the meetings enforcer knows the host.'),
   })
   .strict();

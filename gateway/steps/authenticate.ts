@@ -4,6 +4,9 @@
  * verification is a 401 whatever the route; a cookie that names no live session (malformed, forged,
  * foreign, ended) is simply no session. A session whose access token expired is refreshed at the
  * IdP first, which is also where a revocation at the IdP takes effect.
+ * On a proxied `webdav` service that sends identity headers, `Authorization: Basic` is a Porta
+ * device password (sync clients): a match signs the account in (`via: 'device'`) and the header is
+ * removed so the password never goes upstream; a wrong one is refused there (401 Basic, 429).
  */
 import type { GatewayContext } from '../context.ts';
 import type { RequestScope, Principal } from '../scope.ts';
@@ -11,12 +14,17 @@ import type { SessionHandle } from '../session/session-store.ts';
 import type { VerifiedToken } from '../auth/bearer.ts';
 import { invalidToken } from '../auth/bearer.ts';
 import { readCookie } from '../session/cookie.ts';
+import { createIdentityCache } from '../auth/identity-cache.ts';
+import { EnforcerRefusal } from '../enforcers/gateway-adapter.ts';
 
 /** Refresh this long before the access token expires. */
 const REFRESH_MARGIN_MS = 15_000;
 
 export function authenticate<Identity>(ctx: GatewayContext<Identity>) {
   const { bearer, sessions, identities, login, clock, cookies } = ctx;
+  const deviceLogin = ctx.deps.deviceLogin;
+  // Its own cache: the session cache is keyed by subject alone and would mix a session's amr with the device's.
+  const deviceIdentities = deviceLogin ? createIdentityCache({ identityOf: ctx.deps.identityOf, clock, ttlSeconds: ctx.config.gateway.identityCacheSeconds }) : undefined;
 
   function withIdentity(scope: RequestScope<Identity>, principal: Omit<Principal<Identity>, 'identity'> | undefined): void | Promise<void> {
     const identity = identities.of(principal?.claims);
@@ -50,8 +58,20 @@ export function authenticate<Identity>(ctx: GatewayContext<Identity>) {
     return withIdentity(scope, { subject: session.subject, claims: session.claims, via: 'session', accessToken: session.accessToken });
   }
 
+  async function fromDevice(scope: RequestScope<Identity>, authorization: string): Promise<void> {
+    const result = await deviceLogin!.signIn(authorization, scope.clientIp, scope.service!.name);
+    if ('refuse' in result) throw new EnforcerRefusal(result.refuse);
+    delete scope.req.headers.authorization;
+    const identity = await deviceIdentities!.of(result.claims);
+    scope.identity = identity;
+    scope.principal = { subject: result.claims.sub, claims: result.claims, via: 'device', identity };
+  }
+
   return function authenticateStep(scope: RequestScope<Identity>): void | Promise<void> {
     const authorization = scope.req.headers.authorization;
+    if (deviceLogin && authorization && scope.mode === 'proxy' && scope.service?.kind === 'webdav' && scope.service.identityHeaders !== 'none' && /^basic /i.test(authorization)) {
+      return fromDevice(scope, authorization);
+    }
     if (authorization && /^bearer /i.test(authorization)) {
       scope.bearerAttempt = true;
       const token = authorization.slice(7).trim();
