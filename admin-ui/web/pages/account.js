@@ -126,6 +126,7 @@ export async function accountPage(ctx) {
     await collectivesSection(me),
     await sessionsSection(),
     await factorsSection(),
+    await devicesSection(),
     nameSection(me),
     passwordSection(),
     exportSection(),
@@ -285,6 +286,70 @@ async function factorsSection() {
   };
   render();
   return section(t('account.factors'), h('p', null, t('account.factorsText')), box, holder, h('p', null, h('a', { href: body.enrolUrl ?? '/account/factors', class: 'button secondary' }, t('account.factorsEnrol'))));
+}
+
+/**
+ * Device passwords for sync apps (Nextcloud desktop and mobile, WebDAV apps) on Oficina: the list
+ * with revoke buttons, and a form that creates one and shows its password this once.
+ */
+async function devicesSection() {
+  const title = t('account.devices');
+  if (!(await offers('GET', '/me/devices'))) return section(title, h('p', { class: 'empty' }, t('common.unavailable')));
+  const box = errorBox();
+  /** @type {any[]} */
+  let devices = [];
+  try {
+    devices = (await api.get('/me/devices')).items ?? [];
+  } catch (error) {
+    showError(box, error);
+  }
+  const holder = h('div');
+  const shown = h('div', { role: 'status' });
+  const render = () =>
+    replace(
+      holder,
+      table(
+        title,
+        [t('account.deviceName'), t('account.factorAdded'), t('account.deviceLastUsed'), t('common.actions')],
+        devices.map((d) => [
+          d.name,
+          formatTime(d.createdAt),
+          d.lastUsedAt ? formatTime(d.lastUsedAt) : t('account.deviceNeverUsed'),
+          actionButton(t('account.deviceRevoke'), async () => {
+            await api.del(`/me/devices/${enc(d.deviceId)}`);
+            devices = devices.filter((x) => x !== d);
+            replace(shown);
+            announce(t('account.deviceRevoked', { name: d.name }));
+            render();
+          }, { box, ariaLabel: t('account.deviceRevokeOf', { name: d.name }), confirmText: t('account.confirmDeviceRevoke', { name: d.name }) }),
+        ]),
+        t('account.noDevices'),
+      ),
+    );
+  render();
+  const form = /** @type {HTMLFormElement} */ (
+    h('form', { class: 'inline-form', novalidate: true }, field({ label: t('account.deviceName'), name: 'name', required: true, hint: t('account.deviceNameHint') }), h('button', { type: 'submit', class: 'secondary' }, t('account.deviceCreate')))
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearError(box);
+    try {
+      const created = await api.post('/me/devices', { name: formValues(form).name?.trim() ?? '' });
+      devices = [...devices, created.device];
+      form.reset();
+      showFieldErrors(form, {});
+      // The password exists only in this answer: show it once, never store it.
+      replace(
+        shown,
+        h('p', { class: 'success' }, t('account.deviceCreated', { name: created.device.name })),
+        h('dl', { class: 'facts' }, h('dt', null, t('account.deviceUsername')), h('dd', null, h('code', null, created.username)), h('dt', null, t('account.devicePassword')), h('dd', null, h('code', { class: 'secret' }, created.password))),
+      );
+      render();
+    } catch (error) {
+      showError(box, error, error instanceof ApiError ? showFieldErrors(form, error.fields) : {});
+    }
+  });
+  return section(title, h('p', null, t('account.devicesText')), box, holder, form, shown);
 }
 
 function passwordSection() {
