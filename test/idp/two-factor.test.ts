@@ -211,6 +211,17 @@ describe('TOTP', () => {
   });
 });
 
+describe('languages', () => {
+  it('the code page speaks Catalan and Spanish', async () => {
+    const { flow, page } = await passwordStep('mia');
+    const ca = await flow.browser.request(`${page.url}?lang=ca`);
+    expect(ca.body).toContain('Confirma que ets tu');
+    expect(ca.body).toContain('lang="ca"');
+    const es = await flow.browser.request(`${page.url}?lang=es`);
+    expect(es.body).toContain('Confirma que eres tú');
+  });
+});
+
 describe('policy: who must enrol', () => {
   it('a platform admin without a second factor is sent to enrolment before the admin UI gets a code', async () => {
     const redirectUri = `${porta.issuer}/admin/callback`;
