@@ -15,6 +15,7 @@ import { importAccounts } from '../directory/cli/import.ts';
 import { validatePolicyFile, explain } from '../policies/cli.ts';
 import { runReportCommand } from '../metering/cli.ts';
 import { AppError } from '../kernel/errors.ts';
+import { precheckExport, readExportFile, runExport, runImport } from '../backup/cli.ts';
 
 const USAGE = `Usage: porta <command> [options]
 
@@ -23,6 +24,8 @@ Commands:
   check-config                     Validate the configuration and print what it resolves to
   admin create --username U --email E   Create the first platform admin (password from PORTA_ADMIN_PASSWORD or stdin)
   import <file.csv|file.ldif>      Load accounts from CSV (username,email,name[,password]) or LDIF
+  import <export.json> [--merge]   Load a \`porta export\` into an empty Porta (--merge: keep what is there, add the rest)
+  export [--out file]              All platform data as JSON (holds secrets: protect the file)
   keys rotate                      Add a new signing key; old ones stay published until their tokens expire
   policy validate <file>           Check a policy file offline
   policy explain <account> <service>   Why an account may or may not use a service, with which limits
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return adminCommand(rest);
     case 'import':
       return importCommand(rest);
+    case 'export':
+      return exportCommand(rest);
     case 'keys': {
       const config = readConfig();
       return config ? runKeysCommand(rest, { config, out: (line) => process.stdout.write(`${line}\n`) }) : 2;
@@ -131,9 +136,20 @@ async function adminCommand(args: string[]): Promise<number> {
 }
 
 async function importCommand(args: string[]): Promise<number> {
-  const [file] = args;
+  const { positionals, values } = parseArgs({ args, options: { merge: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const [file] = positionals;
   if (!file) {
-    process.stderr.write('Usage: porta import <file.csv|file.ldif>\n');
+    process.stderr.write('Usage: porta import <file.csv|file.ldif|export.json> [--merge]\n');
+    return 2;
+  }
+  // A `porta export` file (JSON with format "porta-export") goes to the platform importer (backup/).
+  const exported = readExportFile(file);
+  if (exported.isExport) {
+    if (!precheckExport(exported.raw)) return 2;
+    return withPlatform((platform) => runImport(platform, exported.raw, { merge: values.merge === true }));
+  }
+  if (values.merge) {
+    process.stderr.write('--merge applies to `porta export` files only.\n');
     return 2;
   }
   return withPlatform(async (platform) => {
@@ -142,6 +158,11 @@ async function importCommand(args: string[]): Promise<number> {
     for (const skipped of report.skipped) process.stdout.write(`  skipped ${skipped.source}: ${skipped.reason}\n`);
     return report.skipped.length > 0 ? 1 : 0;
   });
+}
+
+async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
+  return withPlatform((platform) => runExport(platform, { out: values.out }));
 }
 
 async function policyCommand(args: string[]): Promise<number> {

@@ -11,3 +11,6 @@ export const emailTaken = () => new AppError(409, 'email_taken', 'That email add
 export const collectiveExists = () => new AppError(409, 'collective_exists', 'A collective with that id already exists.', { fields: { id: 'is already taken' } });
 export const serviceNotContracted = (services: string[]) =>
   new AppError(400, 'service_not_contracted', `The collective has not contracted: ${services.join(', ')}.`, { fields: { services: `not contracted by the collective: ${services.join(', ')}` } });
+export const accountExists = () => new AppError(409, 'account_exists', 'An account with that id already exists.', { fields: { id: 'is already taken' } });
+export const passwordHashRefused = (reason: string) => new AppError(400, 'password_hash_refused', `That password hash cannot be kept: ${reason}`, { fields: { passwordHash: reason } });
+export const invalidAccountId = (attribute: string) => new AppError(400, 'invalid_account_id', `An account id must be a UUID to be kept as ${attribute}.`, { fields: { id: 'must be a UUID' } });

@@ -85,3 +85,27 @@ export interface Directory {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * An account as `porta export` writes it and `porta import` reads it: id (the OIDC `sub`), creation
+ * time and password hash travel unchanged, so people keep their `sub` and their password.
+ */
+export interface TransferredAccount extends Account {
+  /** `$argon2id$…` (PHC string), `{ARGON2}$argon2id$…` or `{CRYPT}$…`; absent when the account has no password. */
+  passwordHash?: string;
+}
+
+/**
+ * Moving a directory's content between backends (`porta export` / `porta import`, backup/). Not for
+ * everyday use: the admin API and the IdP never call these. Both implementations provide them.
+ */
+export interface DirectoryTransfer {
+  /** The stored password hash as written by `importAccount`-compatible formats, or undefined. */
+  passwordHashOf(id: string): Promise<string | undefined>;
+  /** Why this directory cannot store `hash` (a sentence), or undefined when it can. */
+  refusesPasswordHash(hash: string): string | undefined;
+  /** Creates an account with the given id, creation time, flags and password hash. 409 if id, username or email is taken. */
+  importAccount(account: TransferredAccount): Promise<Account>;
+  /** Writes one whole membership (manager flag and grants) so that it appears complete or not at all. */
+  importMembership(collectiveId: string, accountId: string, membership: { manager: boolean; grants: string[] }): Promise<void>;
+}

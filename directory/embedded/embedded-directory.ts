@@ -15,11 +15,12 @@ import type { Clock } from '../../kernel/clock.ts';
 import { systemClock } from '../../kernel/clock.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { DocumentStore } from '../../store/types.ts';
-import type { Account, Collective, Directory, Membership, NewAccount, Page } from '../types.ts';
+import type { Account, Collective, Directory, DirectoryTransfer, Membership, NewAccount, Page, TransferredAccount } from '../types.ts';
+import { argon2Phc } from '../transfer.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../password-hash.ts';
 import { normaliseLogin, unmatchable, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
 import { byKey, pageOf } from '../paging.ts';
-import { accountNotFound, collectiveExists, collectiveNotFound, emailTaken, notAMember, serviceNotContracted, usernameTaken } from '../errors.ts';
+import { accountExists, accountNotFound, collectiveExists, passwordHashRefused, collectiveNotFound, emailTaken, notAMember, serviceNotContracted, usernameTaken } from '../errors.ts';
 
 const ACCOUNTS = 'directory.accounts';
 const LOGINS = 'directory.logins';
@@ -60,7 +61,7 @@ function publicAccount(record: AccountRecord): Account {
   return account;
 }
 
-export class EmbeddedDirectory implements Directory {
+export class EmbeddedDirectory implements Directory, DirectoryTransfer {
   readonly kind = 'embedded' as const;
   readonly readOnly = false;
   private readonly documents: DocumentStore;
@@ -206,6 +207,68 @@ export class EmbeddedDirectory implements Directory {
       changes.push({ collection: MEMBERS, id: `${collectiveId}/${id}`, doc: undefined });
     }
     await this.documents.write(changes);
+  }
+
+  // ---- transfer (porta export / import) ------------------------------------------------------
+
+  async passwordHashOf(id: string): Promise<string | undefined> {
+    return (await this.documents.get<AccountRecord>(ACCOUNTS, id))?.passwordHash;
+  }
+
+  refusesPasswordHash(hash: string): string | undefined {
+    return argon2Phc(hash) ? undefined : 'the embedded directory verifies argon2 hashes only ($argon2id$…)';
+  }
+
+  async importAccount(input: TransferredAccount): Promise<Account> {
+    const id = typeof input.id === 'string' ? input.id.trim() : '';
+    if (!id) throw accountNotFound();
+    const username = validUsername(input.username);
+    const email = validEmail(input.email);
+    const name = validName(input.name);
+    let passwordHash: string | undefined;
+    if (input.passwordHash !== undefined) {
+      const refused = this.refusesPasswordHash(input.passwordHash);
+      if (refused) throw passwordHashRefused(refused);
+      passwordHash = argon2Phc(input.passwordHash);
+    }
+    if (await this.documents.get<AccountRecord>(ACCOUNTS, id)) throw accountExists();
+    await this.claim(`u:${username}`, id, usernameTaken);
+    try {
+      await this.claim(`e:${email}`, id, emailTaken);
+    } catch (error) {
+      await this.documents.write([{ collection: LOGINS, id: `u:${username}`, doc: undefined }]);
+      throw error;
+    }
+    const record: AccountRecord = {
+      id,
+      username,
+      email,
+      emailVerified: input.emailVerified === true,
+      name,
+      status: input.status === 'suspended' ? 'suspended' : 'active',
+      platformAdmin: input.platformAdmin === true,
+      createdAt: Number.isFinite(input.createdAt) ? input.createdAt : this.clock.now(),
+      ...(passwordHash ? { passwordHash } : {}),
+    };
+    // Compare-and-set on the id, so an import never overwrites an account created meanwhile.
+    if ((await this.documents.writeVersioned(ACCOUNTS, id, record, 0)) === undefined) {
+      await this.documents.write([
+        { collection: LOGINS, id: `u:${username}`, doc: undefined },
+        { collection: LOGINS, id: `e:${email}`, doc: undefined },
+      ]);
+      throw accountExists();
+    }
+    return publicAccount(record);
+  }
+
+  async importMembership(collectiveId: string, accountId: string, membership: { manager: boolean; grants: string[] }): Promise<void> {
+    const collective = await this.requireCollective(collectiveId);
+    await this.requireRecord(accountId);
+    const grants = [...new Set(membership.grants)].sort();
+    const uncontracted = grants.filter((s) => !collective.services.includes(s));
+    if (uncontracted.length) throw serviceNotContracted(uncontracted);
+    // Membership, manager flag and grants in one atomic write.
+    await this.documents.write(this.membershipChanges({ collectiveId, accountId, manager: membership.manager === true, grants }, collectiveId, accountId));
   }
 
   // ---- collectives ----------------------------------------------------------------------------

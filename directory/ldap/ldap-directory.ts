@@ -19,13 +19,14 @@
  * `DN` (RFC 4514). Not atomic across entries (LDAP has no transactions): each method orders its
  * writes so that a failure half-way leaves access narrower, never wider.
  */
-import { AndFilter, Attribute, BerWriter, Change, EqualityFilter, OrFilter, SubstringFilter, AlreadyExistsError, NoSuchAttributeError, NoSuchObjectError, ResultCodeError, TypeOrValueExistsError, type Client, type Entry, type Filter } from 'ldapts';
+import { AndFilter, Attribute, BerWriter, Change, Control, EqualityFilter, OrFilter, SubstringFilter, AlreadyExistsError, NoSuchAttributeError, NoSuchObjectError, ResultCodeError, TypeOrValueExistsError, type Client, type Entry, type Filter } from 'ldapts';
 import type { Logger } from '../../kernel/logger.ts';
 import { randomToken } from '../../kernel/ids.ts';
-import type { Account, Collective, Directory, Membership, NewAccount, Page } from '../types.ts';
+import type { Account, Collective, Directory, DirectoryTransfer, Membership, NewAccount, Page, TransferredAccount } from '../types.ts';
+import { argon2Phc, isLdapCrypt } from '../transfer.ts';
 import { normaliseLogin, unmatchable, validCollectiveId, validEmail, validName, validPassword, validServices, validUsername } from '../normalise.ts';
 import { byKey, clampLimit, decodeCursor, encodeCursor, pageOf } from '../paging.ts';
-import { accountNotFound, collectiveExists, collectiveNotFound, emailTaken, notAMember, readOnlyDirectory, serviceNotContracted, usernameTaken } from '../errors.ts';
+import { accountExists, accountNotFound, invalidAccountId, collectiveExists, passwordHashRefused, collectiveNotFound, emailTaken, notAMember, readOnlyDirectory, serviceNotContracted, usernameTaken } from '../errors.ts';
 import { childDn, firstRdn, normaliseDn, splitDn } from './dn.ts';
 import { LdapConnection } from './connection.ts';
 
@@ -51,6 +52,18 @@ export interface LdapDirectoryOptions {
 }
 
 const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
+/**
+ * Relax Rules control (draft-zeilenga-ldap-relax, OpenLDAP): lets a client with `manage` access
+ * (the rootdn, or `by dn=… manage`) set operational attributes such as entryUUID and createTimestamp.
+ * Used only by `importAccount`, so imported accounts keep their OIDC `sub`.
+ */
+const RELAX_RULES_OID = '1.3.6.1.4.1.4203.666.5.12';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** ms since the epoch → `20260101120000Z`. */
+function toGeneralizedTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+}
 
 function values(entry: Entry, attribute: string): string[] {
   const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
@@ -76,7 +89,7 @@ interface Flags {
   unverified: Set<string>;
 }
 
-export class LdapDirectory implements Directory {
+export class LdapDirectory implements Directory, DirectoryTransfer {
   readonly kind = 'ldap' as const;
   readonly readOnly: boolean;
   private readonly connection: LdapConnection;
@@ -402,6 +415,94 @@ export class LdapDirectory implements Directory {
       for (const group of groups) await this.modifyGroup(group.dn, 'delete', attribute, dn);
     }
     await this.connection.run((client) => client.del(dn));
+  }
+
+  // ---- transfer (porta export / import) ------------------------------------------------------
+
+  async passwordHashOf(id: string): Promise<string | undefined> {
+    const entry = await this.entryById(id);
+    if (!entry) return undefined;
+    const found = await this.search(entry.dn, '(objectClass=*)', ['userPassword'], 'base');
+    const stored = found[0] ? value(found[0], 'userPassword') : undefined;
+    if (!stored) return undefined;
+    // `{ARGON2}$argon2id$…` travels as the plain PHC string every backend understands.
+    return argon2Phc(stored) ?? stored;
+  }
+
+  refusesPasswordHash(hash: string): string | undefined {
+    if (argon2Phc(hash) || isLdapCrypt(hash)) return undefined;
+    return 'LDAP keeps argon2 ($argon2id$…, needs slapd\'s argon2 module) or {CRYPT} hashes only';
+  }
+
+  async importAccount(input: TransferredAccount): Promise<Account> {
+    this.writable();
+    const id = typeof input.id === 'string' ? input.id.trim() : '';
+    const username = validUsername(input.username);
+    const email = validEmail(input.email);
+    const name = validName(input.name);
+    const relax = this.attr.id.toLowerCase() === 'entryuuid';
+    if (!id || (relax && !UUID.test(id))) throw invalidAccountId(this.attr.id);
+    let userPassword: string | undefined;
+    if (input.passwordHash !== undefined) {
+      const refused = this.refusesPasswordHash(input.passwordHash);
+      if (refused) throw passwordHashRefused(refused);
+      const phc = argon2Phc(input.passwordHash);
+      userPassword = phc ? `{ARGON2}${phc}` : input.passwordHash;
+    }
+    if (await this.entryById(id)) throw accountExists();
+    const clash = await this.search(
+      this.usersDn,
+      new OrFilter({ filters: [new EqualityFilter({ attribute: this.attr.username, value: username }), new EqualityFilter({ attribute: this.attr.email, value: email })] }),
+      [this.attr.username],
+    );
+    if (clash.some((e) => normaliseLogin(value(e, this.attr.username) ?? '') === username)) throw usernameTaken();
+    if (clash.length) throw emailTaken();
+    const dn = childDn(this.attr.username, username, this.usersDn);
+    // Narrowing flags first (groupOfNames may list a DN before its entry exists): the entry never
+    // exists, even for a moment, looking verified or active when it should not.
+    const narrowing = [...(input.status === 'suspended' ? [this.groups.suspended] : []), ...(input.emailVerified ? [] : [this.groups.unverified])];
+    const attributes: Record<string, string | string[]> = {
+      objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+      [this.attr.username]: username,
+      [this.attr.email]: email,
+      [this.attr.name]: name,
+      sn: name,
+      [this.attr.id]: id,
+      ...(userPassword ? { userPassword } : {}),
+      ...(relax && Number.isFinite(input.createdAt) && input.createdAt > 0 ? { createTimestamp: toGeneralizedTime(input.createdAt) } : {}),
+    };
+    try {
+      for (const group of narrowing) await this.addToGroup(group, dn);
+      await this.connection.run(async (client) => {
+        try {
+          await client.add(dn, attributes, relax ? new Control(RELAX_RULES_OID, { critical: true }) : undefined);
+        } catch (error) {
+          if (error instanceof AlreadyExistsError) throw usernameTaken();
+          throw error;
+        }
+      });
+    } catch (error) {
+      for (const group of narrowing) await this.modifyGroup(group, 'delete', 'member', dn).catch(() => undefined);
+      throw error;
+    }
+    if (input.platformAdmin === true) await this.addToGroup(this.groups.admins, dn);
+    const account = await this.getAccount(id);
+    if (!account) throw new Error(`imported ${dn} but cannot find it by ${this.attr.id}`);
+    return account;
+  }
+
+  async importMembership(collectiveId: string, accountId: string, membership: { manager: boolean; grants: string[] }): Promise<void> {
+    this.writable();
+    const collective = this.toCollective(await this.requireCollective(collectiveId));
+    const entry = await this.requireEntry(accountId);
+    const grants = [...new Set(membership.grants)].sort();
+    const uncontracted = grants.filter((s) => !collective.services.includes(s));
+    if (uncontracted.length) throw serviceNotContracted(uncontracted);
+    // Grants and `owner` count only for members (membershipsOf, listMembers), so writing them before
+    // `member` makes the membership appear complete, with one last write, or not at all.
+    for (const service of grants) await this.addToGroup(this.grantDn(collectiveId, service), entry.dn, { businessCategory: service });
+    if (membership.manager === true) await this.modifyGroup(this.collectiveDn(collectiveId), 'add', 'owner', entry.dn);
+    await this.modifyGroup(this.collectiveDn(collectiveId), 'add', 'member', entry.dn);
   }
 
   // ---- collectives ----------------------------------------------------------------------------

@@ -51,7 +51,8 @@ function fill(template: string, values: Record<string, string>): string {
   });
 }
 
-export async function startSlapd(options: { suffix?: string } = {}): Promise<Slapd> {
+/** `modules`: extra slapd modules to load, e.g. `['argon2']` so userPassword may hold `{ARGON2}` hashes. */
+export async function startSlapd(options: { suffix?: string; modules?: string[] } = {}): Promise<Slapd> {
   const slapd = binary(SLAPD);
   const ldapaddBin = binary(LDAPADD);
   const suffix = options.suffix ?? 'dc=porta,dc=test';
@@ -64,7 +65,9 @@ export async function startSlapd(options: { suffix?: string } = {}): Promise<Sla
   const serviceDn = `cn=porta,ou=services,${suffix}`;
   const servicePassword = randomToken(12);
   const values = { DIR: dir, SUFFIX: suffix, ROOTPW: rootPassword, SERVICE_DN: serviceDn, SERVICE_PASSWORD: servicePassword };
-  writeFileSync(join(dir, 'slapd.conf'), fill(readFileSync(join(FIXTURES, 'slapd.conf.template'), 'utf8'), values));
+  const modules = (options.modules ?? []).map((m) => `moduleload ${m}`).join('\n');
+  const conf = fill(readFileSync(join(FIXTURES, 'slapd.conf.template'), 'utf8'), values).replace(/^moduleload back_mdb$/m, (line) => (modules ? `${line}\n${modules}` : line));
+  writeFileSync(join(dir, 'slapd.conf'), conf);
 
   let child: ChildProcess | undefined;
   const launch = async () => {
