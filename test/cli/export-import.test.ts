@@ -15,6 +15,8 @@ import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { LdapDirectory } from '../../directory/ldap/ldap-directory.ts';
 import type { Account, Membership } from '../../directory/types.ts';
 import type { PlatformExport } from '../../backup/format.ts';
+import { importPlatform } from '../../backup/import.ts';
+import { exportPlatform } from '../../backup/export.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -130,6 +132,25 @@ describe('porta export', () => {
   });
 });
 
+describe('importPlatform into an embedded Porta (restore on one machine)', () => {
+  it('restores accounts, passwords, memberships and keys', async () => {
+    const doc = JSON.parse(readFileSync(exportFile, 'utf8')) as PlatformExport;
+    const restored = await startTestPorta({ config: { services: SERVICES } });
+    try {
+      const report = await importPlatform(restored.platform, doc, { mode: 'empty-only' });
+      expect(report).toMatchObject({ accounts: { created: 3 }, memberships: { created: 2 }, policy: 'imported' });
+      const anna = sourceAccounts.find((a) => a.username === 'anna')!;
+      expect((await restored.platform.directory.authenticate('anna@example.coop', PASSWORDS.anna))?.id).toBe(anna.id);
+      expect(await restored.platform.directory.getAccount(anna.id)).toEqual(anna);
+      expect(await restored.platform.directory.membershipsOf(anna.id)).toEqual(sourceMemberships.get(anna.id));
+      expect(await restored.platform.stores.documents.get('idp-keys', 'signing')).toEqual(doc.idp.keys.find((k) => k.id === 'signing')?.doc);
+      await expect(importPlatform(restored.platform, doc, { mode: 'empty-only' })).rejects.toThrow(/already has 3 account/);
+    } finally {
+      await restored.close();
+    }
+  }, 60_000);
+});
+
 describe('porta import into Redis + LDAP', () => {
   it('refuses a bad file with exit 2, names the field and writes nothing', async () => {
     const doc = JSON.parse(readFileSync(exportFile, 'utf8')) as PlatformExport;
@@ -148,6 +169,14 @@ describe('porta import into Redis + LDAP', () => {
     const shape = await porta(['import', shapeFile], targetConfig);
     expect(shape.code).toBe(2);
     expect(shape.err).toMatch(/accounts\[1\]\.email/);
+
+    const hashBad = structuredClone(doc);
+    hashBad.accounts[0].passwordHash = '{SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=';
+    const hashFile = join(dir, 'hash-bad.json');
+    writeFileSync(hashFile, JSON.stringify(hashBad));
+    const hash = await porta(['import', hashFile], targetConfig);
+    expect(hash.code).toBe(2);
+    expect(hash.err).toMatch(/accounts\[0\]\.passwordHash: LDAP keeps argon2/);
 
     const ldap = new LdapDirectory({ url: slapd.url, bindDn: slapd.serviceDn, bindPassword: slapd.servicePassword, baseDn: slapd.suffix });
     try {
@@ -192,6 +221,14 @@ describe('porta import into Redis + LDAP', () => {
     const jwks = (await (await fetch(`${target.issuer}/jwks`)).json()) as JSONWebKeySet;
     const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: source.issuer, audience: source.gatewayUrl });
     expect(payload.client_id).toBe(CLIENT.clientId);
+
+    // And back: an export of the LDAP side carries the same password hashes (without `{ARGON2}`).
+    const original = JSON.parse(readFileSync(exportFile, 'utf8')) as PlatformExport;
+    const back = await exportPlatform(target.platform);
+    expect(back.source).toMatchObject({ store: 'redis', directory: 'ldap' });
+    const hashes = (d: PlatformExport) => Object.fromEntries(d.accounts.map((a) => [a.id, a.passwordHash]));
+    expect(hashes(back)).toEqual(hashes(original));
+    expect(back.memberships).toEqual(original.memberships);
   }, 90_000);
 
   it('refuses a second import into a target that has accounts, and --merge keeps what is there', async () => {
