@@ -147,6 +147,9 @@ async function render() {
   }
   renderNav(me, path);
   main.setAttribute('aria-busy', 'true');
+  // The previous page stays visible while the next one loads; make it inert so that nothing typed
+  // into it is lost when the next page replaces it.
+  main.inert = true;
   /** @type {import('./dom.js').Child} */
   let content;
   const found = ROUTES.map((route) => ({ route, params: match(route.path, path) })).find((r) => r.params);
@@ -162,6 +165,7 @@ async function render() {
   if (mine !== renderCount) return; // a later navigation won
   replace(main, content);
   main.removeAttribute('aria-busy');
+  main.inert = false;
   // After a navigation inside the app, the new page's heading takes the focus (a screen reader
   // announces it); on the first load the focus stays at the top, where the skip link is.
   if (shown && focusHeading) /** @type {HTMLElement | null} */ (main.querySelector('h1'))?.focus();

@@ -73,9 +73,14 @@ describe('admin UI: the acceptance scenario in a real browser', () => {
 
   it('gives the collective a service and a manager', async () => {
     const { page } = admin;
-    await page.getByLabel('Other service ids').fill('oficina');
+    // The services come from GET /api/v1/services (the configuration's), one checkbox each.
+    await page.getByRole('checkbox', { name: 'Oficina' }).check();
+    // Saving reloads the collective's page: wait for that reload before using the page again.
+    const reloaded = page.waitForResponse((r) => r.request().method() === 'GET' && /\/api\/v1\/collectives\/femprocomuns$/.test(r.url()));
     await page.getByRole('button', { name: 'Save services' }).click();
-    await page.getByRole('checkbox', { name: 'Oficina' }).or(page.getByRole('checkbox', { name: 'oficina' })).first().waitFor();
+    await reloaded;
+    await page.getByRole('checkbox', { name: 'Oficina', checked: true }).waitFor();
+    await page.waitForLoadState('networkidle'); // the page's later sections load after it
     expect((await stack.directory.getCollective('femprocomuns'))?.services).toEqual(['oficina']);
 
     await page.getByLabel('Username or email of the new manager').fill('marta');
