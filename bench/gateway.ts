@@ -44,7 +44,9 @@ function pinned(core: number, command: string, args: string[]): ChildProcess {
 
 /** Starts `node bench/gateway.ts serve <role> <json>` and waits for its "ready <port>". */
 async function serve(core: number, role: string, options: Record<string, unknown>): Promise<{ url: string; child: ChildProcess }> {
-  const child = pinned(core, process.execPath, [SELF, 'serve', role, JSON.stringify(options)]);
+  // BENCH_PROF=<dir> writes a CPU profile of the full pipeline's process there (node --cpu-prof).
+  const profile = process.env.BENCH_PROF && role === 'full' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const child = pinned(core, process.execPath, [...profile, SELF, 'serve', role, JSON.stringify(options)]);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const port = await new Promise<number>((resolve, reject) => {
