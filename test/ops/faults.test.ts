@@ -247,7 +247,9 @@ describe('SIGTERM under load', () => {
       expect(pages.map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
       expect(await exit).toBe(0);
       const after = await usageIds(stores);
-      expect(after.length).toBeGreaterThanOrEqual(before + 5 + 1);
+      // The five requests finished after SIGTERM, with a 1.5 s flush interval: only the shutdown's
+      // flush can have written them (the sign-in's own record may already be in `before`).
+      expect(after.length).toBeGreaterThanOrEqual(before + 5);
       expect(new Set(after).size).toBe(after.length);
     } finally {
       await stores.close();
