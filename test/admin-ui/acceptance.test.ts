@@ -9,14 +9,13 @@ import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { startStack, type Stack } from './stack.ts';
-import { launchBrowser, newPerson, signIn, type Person } from './browser.ts';
+import { launchBrowser, newPerson, signIn, type Person, SHOTS } from './browser.ts';
 import { createPlatformAdmin } from '../../directory/cli/admin-create.ts';
 import { toLedgerEntry } from '../../metering/ledger-entry.ts';
 import { USAGE_STREAM, type UsageRecord } from '../../metering/types.ts';
 import type { Account } from '../../directory/types.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const SHOTS = new URL('../../docs/screenshots/', import.meta.url);
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });

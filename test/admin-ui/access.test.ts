@@ -8,11 +8,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page, Request } from 'playwright-core';
 import { startStack, type Stack } from './stack.ts';
-import { launchBrowser, newPerson, signIn } from './browser.ts';
+import { launchBrowser, newPerson, signIn, SHOTS } from './browser.ts';
 import { createPlatformAdmin } from '../../directory/cli/admin-create.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const SHOTS = new URL('../../docs/screenshots/', import.meta.url);
 
 /** The token set the app keeps in sessionStorage. */
 const tokensOf = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem('porta.tokens') ?? 'null') as { access_token: string; refresh_token?: string; expires_at: number } | null);

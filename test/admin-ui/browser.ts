@@ -1,5 +1,16 @@
 /** Headless Chromium (Debian's) for the admin UI tests, and helpers to drive Porta's pages. */
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Where the tests save their screenshots: `docs/screenshots/` when PORTA_SCREENSHOTS=1 (to refresh
+ * the pictures in the docs), else a temp folder, so an ordinary test run leaves the tree clean.
+ */
+export const SHOTS = process.env.PORTA_SCREENSHOTS
+  ? new URL('../../docs/screenshots/', import.meta.url)
+  : pathToFileURL(`${join(tmpdir(), 'porta-screenshots')}/`);
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
