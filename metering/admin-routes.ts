@@ -12,8 +12,9 @@ import { z } from 'zod';
 import type { Caller, OpenApiFragment } from '../kernel/caller.ts';
 import type { Clock } from '../kernel/clock.ts';
 import { systemClock } from '../kernel/clock.ts';
-import { AppError, badRequest, forbidden, unauthorized } from '../kernel/errors.ts';
+import { badRequest, forbidden, unauthorized } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';
+import { apiErrorHandler } from '../kernel/api-errors.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { weightsSchema } from '../config/schema/metering.ts';
 import { DAY_MS, formatDay, parseDay, parsePeriod, startOfDay } from './period.ts';
@@ -118,21 +119,8 @@ export function usageRoutes(deps: UsageRoutesDeps): { router: express.Router; op
     res.attachment('porta-usage.json').json({ subject: caller.accountId, from: formatDay(from), to: formatDay(to - DAY_MS), records });
   }));
 
-  // Same error shape as the rest of the admin API: { error: { code, message, fields? } }.
-  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(error);
-    if (error instanceof SyntaxError || (error as { type?: string })?.type === 'entity.parse.failed') {
-      res.status(400).json({ error: { code: 'bad_request', message: 'The body is not valid JSON.', fields: { body: 'must be valid JSON' } } });
-      return;
-    }
-    if (error instanceof AppError) {
-      if (error.status >= 500) logger.error({ err: error }, 'usage admin route failed');
-      res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } });
-      return;
-    }
-    logger.error({ err: error }, 'usage admin route failed');
-    res.status(500).json({ error: { code: 'internal', message: 'Something went wrong on our side while reading usage; try again in a moment.' } });
-  });
+  // The admin API's error shape, also when this router is mounted on its own.
+  router.use(apiErrorHandler(logger));
 
   return { router, openapi: openApi() };
 }

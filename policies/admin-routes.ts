@@ -7,8 +7,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Caller, OpenApiFragment } from '../kernel/caller.ts';
-import { AppError, badRequest, forbidden, notFound, unauthorized } from '../kernel/errors.ts';
+import { badRequest, forbidden, notFound, unauthorized } from '../kernel/errors.ts';
 import type { Logger } from '../kernel/logger.ts';
+import { apiErrorHandler } from '../kernel/api-errors.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { explainAccess, type ExplainDeps } from './explain.ts';
 import type { PolicyStore } from './policy-store.ts';
@@ -157,25 +158,8 @@ export function policyRoutes(deps: PolicyRoutesDeps): { router: express.Router; 
     res.status(204).end();
   }));
 
-  // Same error shape and codes as the admin API's own handler (admin-ui/api/errors.ts), so that this
-  // router also works on its own: { error: { code, message, fields? } }. The `Error` schema
-  // referenced in the OpenAPI fragment is the admin API's.
-  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(error);
-    const parseFailure = error instanceof SyntaxError || (error as { type?: string })?.type === 'entity.parse.failed';
-    if (parseFailure) {
-      res.status(400).json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.', fields: { body: 'must be valid JSON' } } });
-      return;
-    }
-    if (error instanceof AppError) {
-      if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="porta"');
-      if (error.status >= 500) logger.error({ err: error }, 'policy admin route failed');
-      res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } });
-      return;
-    }
-    logger.error({ err: error }, 'policy admin route failed');
-    res.status(500).json({ error: { code: 'internal', message: 'Something went wrong on our side; the change was not made. Try again in a moment.' } });
-  });
+  // The admin API's error shape, also when this router is mounted on its own.
+  router.use(apiErrorHandler(logger));
 
   return { router, openapi: openApi() };
 }

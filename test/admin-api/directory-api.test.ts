@@ -335,7 +335,7 @@ describe('admin API (embedded)', () => {
       .set('Content-Type', 'application/json')
       .send('{"id": ');
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } });
+    expect(res.body).toEqual({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.', fields: { body: 'must be valid JSON' } } });
   });
 
   it('a member sees their collective but not its members, and can leave', async () => {

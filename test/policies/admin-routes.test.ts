@@ -132,6 +132,11 @@ describe('policy admin routes', () => {
       expect(broken.body.error).toMatchObject({ code: 'invalid_json', fields: { body: 'must be valid JSON' } });
       const list = await as('admin', request(app).put('/api/v1/policy').send([1, 2]));
       expect(list.status).toBe(400);
+      // Past the body limit (1 MB): 413 in the API's error shape, not a 500, and nothing changes.
+      const huge = await as('admin', request(app).put('/api/v1/policy').set('content-type', 'application/json').send(`{"x":"${'a'.repeat(1_100_000)}"}`));
+      expect(huge.status).toBe(413);
+      expect(huge.body.error).toMatchObject({ code: 'body_too_large' });
+      expect(policies.version).toBe(1);
     });
 
     it('changes, lists the history with a diff, and reverts exactly', async () => {
