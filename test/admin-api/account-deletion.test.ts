@@ -6,29 +6,23 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { generateKeyPair, SignJWT, jwtVerify, type CryptoKey } from 'jose';
 import { createStores } from '../../store/index.ts';
 import type { Stores } from '../../store/types.ts';
 import type { Account } from '../../directory/types.ts';
 import { EmbeddedDirectory } from '../../directory/embedded/embedded-directory.ts';
-import { AuditLog } from '../../directory/audit.ts';
-import { OutboxMailer } from '../../directory/mail/outbox.ts';
-import { AccountFlows, type DeletedAccount } from '../../directory/accounts/account-flows.ts';
-import { linksFor } from '../../directory/accounts/links.ts';
-import { createAdminApi } from '../../admin-ui/api/index.ts';
+import type { DeletedAccount } from '../../directory/accounts/account-flows.ts';
+import { adminApiHarness } from './harness.ts';
 
-const ISSUER = 'https://id.porta.test';
 
 let stores: Stores;
 let directory: EmbeddedDirectory;
 let app: express.Express;
-let privateKey: CryptoKey;
+let sign: (sub: string) => Promise<string>;
 let admin: Account;
 const calls: DeletedAccount[] = [];
 let failHook = false;
 
-const bearer = async (account: Account) =>
-  `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setIssuer(ISSUER).setAudience('porta-admin').setSubject(account.id).setIssuedAt().setExpirationTime('5m').sign(privateKey)}`;
+const bearer = async (account: Account) => `Bearer ${await sign(account.id)}`;
 
 const make = (username: string, platformAdmin = false) =>
   directory.createAccount({ username, email: `${username}@porta.test`, name: username, password: 'correct horse battery', emailVerified: true, platformAdmin });
@@ -36,38 +30,14 @@ const make = (username: string, platformAdmin = false) =>
 beforeAll(async () => {
   stores = await createStores({ kind: 'embedded', path: ':memory:', keyPrefix: 'porta:' });
   directory = new EmbeddedDirectory({ documents: stores.documents, services: ['oficina'] });
-  const keys = await generateKeyPair('ES256');
-  privateKey = keys.privateKey;
-  const audit = new AuditLog(stores.ledger);
-  const outbox = new OutboxMailer({ documents: stores.documents, from: 'porta@porta.test' });
-  const flows = new AccountFlows({
-    directory,
-    kv: stores.kv,
-    documents: stores.documents,
-    mailer: outbox,
-    audit,
-    links: linksFor(ISSUER),
-    registration: 'open',
-    ttl: { verificationTtlSeconds: 3600, resetTtlSeconds: 600, invitationTtlSeconds: 3600 },
+  const harness = await adminApiHarness(directory, stores, {
+    onAccountDeleted: async (deleted) => {
+      if (failHook) throw new Error('ledger unavailable');
+      calls.push(deleted);
+    },
   });
-  app = express();
-  app.use(
-    '/api/v1',
-    createAdminApi({
-      directory,
-      flows,
-      audit,
-      outbox,
-      onAccountDeleted: async (deleted) => {
-        if (failHook) throw new Error('ledger unavailable');
-        calls.push(deleted);
-      },
-      verifyAccessToken: async (token) => {
-        const { payload } = await jwtVerify(token, keys.publicKey, { issuer: ISSUER, audience: 'porta-admin', algorithms: ['ES256'] });
-        return { sub: String(payload.sub) };
-      },
-    }),
-  );
+  app = harness.app;
+  sign = harness.tokens.sign;
   admin = await make('admin', true);
 });
 

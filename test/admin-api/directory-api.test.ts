@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import express, { Router } from 'express';
 import request from 'supertest';
-import { generateKeyPair, SignJWT, jwtVerify, type CryptoKey } from 'jose';
+import { generateKeyPair, type CryptoKey } from 'jose';
 import { createStores } from '../../store/index.ts';
 import type { Stores } from '../../store/types.ts';
 import { AppError } from '../../kernel/errors.ts';
@@ -13,15 +13,11 @@ import type { Caller } from '../../kernel/caller.ts';
 import type { Account, Directory } from '../../directory/types.ts';
 import { EmbeddedDirectory } from '../../directory/embedded/embedded-directory.ts';
 import { LdapDirectory } from '../../directory/ldap/ldap-directory.ts';
-import { AuditLog } from '../../directory/audit.ts';
-import { OutboxMailer } from '../../directory/mail/outbox.ts';
-import { AccountFlows } from '../../directory/accounts/account-flows.ts';
-import { linksFor } from '../../directory/accounts/links.ts';
-import { createAdminApi, DIRECTORY_CHANGES } from '../../admin-ui/api/index.ts';
+import { DIRECTORY_CHANGES } from '../../admin-ui/api/index.ts';
+import { adminApiHarness } from './harness.ts';
+import type { OutboxMailer } from '../../directory/mail/outbox.ts';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 
-const ISSUER = 'https://id.porta.test';
-const AUDIENCE = 'porta-admin';
 const SERVICES = ['oficina', 'agora', 'meet'];
 const PASSWORD = 'correct horse battery';
 
@@ -38,19 +34,6 @@ interface World {
 
 async function buildWorld(directory: Directory, cleanup: () => Promise<void> = async () => {}): Promise<World> {
   const stores = await createStores({ kind: 'embedded', path: ':memory:', keyPrefix: 'porta:' });
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const audit = new AuditLog(stores.ledger);
-  const outbox = new OutboxMailer({ documents: stores.documents, from: 'porta@porta.test' });
-  const flows = new AccountFlows({
-    directory,
-    kv: stores.kv,
-    documents: stores.documents,
-    mailer: outbox,
-    audit,
-    links: linksFor(ISSUER),
-    registration: 'open',
-    ttl: { verificationTtlSeconds: 3600, resetTtlSeconds: 600, invitationTtlSeconds: 3600 },
-  });
   const extra = Router();
   extra.get('/whoami', (_req, res) => {
     res.json({ username: (res.locals.caller as Caller).username });
@@ -58,22 +41,9 @@ async function buildWorld(directory: Directory, cleanup: () => Promise<void> = a
   extra.get('/boom', () => {
     throw new AppError(418, 'teapot', 'A readable message.');
   });
-  const app = express();
-  app.use(
-    '/api/v1',
-    createAdminApi({
-      directory,
-      flows,
-      audit,
-      outbox,
-      broadcast: stores.broadcast,
-      verifyAccessToken: async (token) => {
-        const { payload } = await jwtVerify(token, publicKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] });
-        return { sub: String(payload.sub), amr: payload.amr as string[] | undefined };
-      },
-      extraRouters: [{ path: '/extra', router: extra, openapi: { paths: { '/extra/whoami': { get: { summary: 'Who am I', responses: { 200: { description: 'OK' } } } } } } }],
-    }),
-  );
+  const { app, outbox, tokens } = await adminApiHarness(directory, stores, {
+    extraRouters: [{ path: '/extra', router: extra, openapi: { paths: { '/extra/whoami': { get: { summary: 'Who am I', responses: { 200: { description: 'OK' } } } } } } }],
+  });
   const changes: string[] = [];
   await stores.broadcast.subscribe(DIRECTORY_CHANGES, (m) => changes.push(m));
 
@@ -96,15 +66,7 @@ async function buildWorld(directory: Directory, cleanup: () => Promise<void> = a
   }
   await directory.setGrants('coop-b', people.memberB.id, ['meet']);
 
-  const token = async (account: Account, options: { audience?: string; expiresIn?: string; key?: CryptoKey } = {}) =>
-    new SignJWT({ amr: ['pwd'] })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setIssuer(ISSUER)
-      .setAudience(options.audience ?? AUDIENCE)
-      .setSubject(account.id)
-      .setIssuedAt()
-      .setExpirationTime(options.expiresIn ?? '5m')
-      .sign(options.key ?? privateKey);
+  const token = (account: Account, options: { audience?: string; expiresIn?: string; key?: CryptoKey } = {}) => tokens.sign(account.id, options);
 
   return {
     app,

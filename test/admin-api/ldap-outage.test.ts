@@ -6,34 +6,26 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { generateKeyPair, SignJWT, jwtVerify, type CryptoKey } from 'jose';
 import { createStores } from '../../store/index.ts';
 import type { Stores } from '../../store/types.ts';
 import type { Account, Directory } from '../../directory/types.ts';
 import { LdapDirectory } from '../../directory/ldap/ldap-directory.ts';
-import { AuditLog } from '../../directory/audit.ts';
-import { OutboxMailer } from '../../directory/mail/outbox.ts';
-import { AccountFlows } from '../../directory/accounts/account-flows.ts';
-import { linksFor } from '../../directory/accounts/links.ts';
-import { createAdminApi } from '../../admin-ui/api/index.ts';
+import type { AuditLog } from '../../directory/audit.ts';
+import { adminApiHarness } from './harness.ts';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 
-const ISSUER = 'https://id.porta.test';
-const AUDIENCE = 'porta-admin';
 
 let slapd: Slapd;
 let stores: Stores;
 let ldap: LdapDirectory;
 let app: express.Express;
 let audit: AuditLog;
-let privateKey: CryptoKey;
 let manager: Account;
 let newcomer: Account;
 /** When set, the directory's addMember stops slapd first: the outage lands just before the write. */
 let haltBeforeWrite = false;
 
-const token = (account: Account) =>
-  new SignJWT({ amr: ['pwd'] }).setProtectedHeader({ alg: 'ES256' }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject(account.id).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+let token: (account: Account) => Promise<string>;
 
 async function members(): Promise<string[]> {
   return (await ldap.listMembers('coop', { limit: 100 })).items.map((m) => m.id).sort();
@@ -56,35 +48,9 @@ beforeAll(async () => {
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   }) as Directory;
-  const keys = await generateKeyPair('ES256');
-  privateKey = keys.privateKey;
-  audit = new AuditLog(stores.ledger);
-  const outbox = new OutboxMailer({ documents: stores.documents, from: 'porta@porta.test' });
-  const flows = new AccountFlows({
-    directory,
-    kv: stores.kv,
-    documents: stores.documents,
-    mailer: outbox,
-    audit,
-    links: linksFor(ISSUER),
-    registration: 'open',
-    ttl: { verificationTtlSeconds: 3600, resetTtlSeconds: 600, invitationTtlSeconds: 3600 },
-  });
-  app = express();
-  app.use(
-    '/api/v1',
-    createAdminApi({
-      directory,
-      flows,
-      audit,
-      outbox,
-      broadcast: stores.broadcast,
-      verifyAccessToken: async (t) => {
-        const { payload } = await jwtVerify(t, keys.publicKey, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] });
-        return { sub: String(payload.sub) };
-      },
-    }),
-  );
+  const harness = await adminApiHarness(directory, stores);
+  ({ app, audit } = harness);
+  token = (account: Account) => harness.tokens.sign(account.id);
   const make = (username: string) => ldap.createAccount({ username, email: `${username}@porta.test`, name: username, password: 'correct horse battery', emailVerified: true });
   manager = await make('manager');
   newcomer = await make('newcomer');
