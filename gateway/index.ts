@@ -13,7 +13,7 @@ import type { GatewayDeps } from './types.ts';
 import type { PortaConfig } from '../config/schema/index.ts';
 import type { GatewayContext } from './context.ts';
 import { newScope } from './scope.ts';
-import { createPipeline } from './pipeline.ts';
+import { createPipeline, runThen } from './pipeline.ts';
 import { createRouteTable } from './steps/match-route.ts';
 import { createClientAddressResolver } from './client-address.ts';
 import { createIssuerClient } from './auth/issuer.ts';
@@ -116,18 +116,16 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
     }
     const scope = newScope<Identity>(req, 'proxy', clock.now());
     scope.res = res;
-    pipeline.run(scope).then(
-      () => {
-        if (!meter.accepting()) throw meteringDown();
-        prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
-        countBytesIn(scope);
-        res.once('close', () => {
-          if (!scope.status) scope.status = res.statusCode;
-          meter.record(scope);
-        });
-        upstreams.web(scope);
-      },
-    ).catch((error: unknown) => answer(scope, error));
+    runThen(pipeline, scope, () => {
+      if (!meter.accepting()) throw meteringDown();
+      prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
+      countBytesIn(scope);
+      res.once('close', () => {
+        if (!scope.status) scope.status = res.statusCode;
+        meter.record(scope);
+      });
+      upstreams.web(scope);
+    }, (error: unknown) => answer(scope, error));
   }
 
   /** Upgraded connections leave the http server's bookkeeping; close() ends them. */
@@ -144,19 +142,17 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
       void answer(scope, new AppError(404, 'not_found', 'Not found.'));
       return;
     }
-    pipeline.run(scope).then(
-      () => {
-        if (!meter.accepting()) throw meteringDown();
-        prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
-        socket.once('close', () => {
-          scope.status = 101;
-          scope.bytesIn = socket.bytesRead;
-          scope.bytesOut = socket.bytesWritten;
-          meter.record(scope);
-        });
-        upstreams.ws(scope);
-      },
-    ).catch((error: unknown) => answer(scope, error));
+    runThen(pipeline, scope, () => {
+      if (!meter.accepting()) throw meteringDown();
+      prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
+      socket.once('close', () => {
+        scope.status = 101;
+        scope.bytesIn = socket.bytesRead;
+        scope.bytesOut = socket.bytesWritten;
+        meter.record(scope);
+      });
+      upstreams.ws(scope);
+    }, (error: unknown) => answer(scope, error));
   }
 
   return {

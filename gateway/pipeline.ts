@@ -29,8 +29,11 @@ export type Step<Identity> = (scope: RequestScope<Identity>) => void | Promise<v
 
 export interface Pipeline<Identity> {
   steps: ReadonlyArray<{ name: string; run: Step<Identity> }>;
-  /** Runs every step; resolves when all passed, rejects with the first refusal. */
-  run(scope: RequestScope<Identity>): Promise<void>;
+  /**
+   * Runs every step. Returns nothing when all passed without waiting (the common case: every cache
+   * hit), a promise when a step had to wait; throws (or rejects with) the first refusal.
+   */
+  run(scope: RequestScope<Identity>): void | Promise<void>;
 }
 
 export function createPipeline<Identity>(ctx: GatewayContext<Identity>, enforcers: Enforcers): Pipeline<Identity> {
@@ -44,11 +47,27 @@ export function createPipeline<Identity>(ctx: GatewayContext<Identity>, enforcer
     { name: 'enforce', run: enforce(enforcers) },
     { name: 'identity headers', run: identityHeadersStep },
   ];
-  async function run(scope: RequestScope<Identity>): Promise<void> {
-    for (const step of steps) {
-      const pending = step.run(scope);
-      if (pending) await pending;
+  function runFrom(index: number, scope: RequestScope<Identity>): void | Promise<void> {
+    for (let i = index; i < steps.length; i++) {
+      const pending = steps[i].run(scope);
+      if (pending) return pending.then(() => runFrom(i + 1, scope));
     }
   }
-  return { steps, run };
+  return { steps, run: (scope) => runFrom(0, scope) };
+}
+
+/**
+ * Runs the pipeline, then `pass` (synchronously when no step waited); a refusal, or an error thrown by
+ * `pass`, goes to `refuse`.
+ */
+export function runThen<Identity>(pipeline: Pipeline<Identity>, scope: RequestScope<Identity>, pass: () => void, refuse: (error: unknown) => unknown): void {
+  let pending: void | Promise<void>;
+  try {
+    pending = pipeline.run(scope);
+    if (!pending) pass();
+  } catch (error) {
+    void refuse(error);
+    return;
+  }
+  if (pending) pending.then(pass).catch(refuse);
 }

@@ -29,10 +29,15 @@ export interface Upstreams {
  * take ~40 ms under load (the gateway's p99 was 8× the bare proxy's; see docs/benchmarks.md).
  */
 const SCOPE = Symbol('porta.scope');
-type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope };
+const TIMER = Symbol('porta.upstreamTimer');
+type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope; [TIMER]?: NodeJS.Timeout };
 const scopeOf = (req: http.IncomingMessage): RequestScope | undefined => (req as WithScope)[SCOPE];
 const attachScope = (scope: RequestScope): void => {
   (scope.req as WithScope)[SCOPE] = scope;
+};
+/** The upstream answered, or failed: its first-byte timer is done. */
+const clearUpstreamTimer = (req: http.IncomingMessage | undefined): void => {
+  if (req) clearTimeout((req as WithScope)[TIMER]);
 };
 
 class UpstreamTimeout extends Error {
@@ -59,13 +64,14 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
     const web = new ProxyServer({ ...common, agent });
     const ws = new ProxyServer({ ...common, ws: true, upgradeTimeout: service.timeoutMs });
 
-    web.on('proxyReq', (proxyReq) => {
-      const timer = setTimeout(() => proxyReq.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)), service.timeoutMs);
-      const clear = () => clearTimeout(timer);
-      proxyReq.once('response', clear);
-      proxyReq.once('close', clear);
+    // Cleared by the proxy's own response and error events rather than by listeners on every request.
+    // A request the client abandons keeps its timer until it fires on the closed request, a no-op;
+    // unref'd so it never holds the process open.
+    web.on('proxyReq', (proxyReq, req) => {
+      (req as WithScope)[TIMER] = setTimeout(() => proxyReq.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)), service.timeoutMs).unref();
     });
     web.on('proxyRes', (proxyRes, req) => {
+      clearUpstreamTimer(req);
       const scope = scopeOf(req);
       if (!scope) return;
       const length = Number(proxyRes.headers['content-length']);
@@ -73,6 +79,7 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
       else proxyRes.on('data', (chunk: Buffer) => (scope.bytesOut += chunk.length));
     });
     const onError = (error: Error, req?: http.IncomingMessage, res?: http.ServerResponse | Socket) => {
+      clearUpstreamTimer(req);
       const scope = req ? scopeOf(req) : undefined;
       const timedOut = error instanceof UpstreamTimeout;
       logger.warn({ service: service.id, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } }, timedOut ? 'upstream timed out' : 'upstream failed');

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual, createHash, hash } from 'node:crypto';
 
 /** An unguessable token, URL-safe. 32 bytes = 256 bits. */
 export function randomToken(bytes = 32): string {
@@ -17,5 +17,5 @@ export function secretsEqual(a: string, b: string): boolean {
 }
 
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  return hash('sha256', value, 'hex'); // one-shot: about half the cost of createHash().update().digest()
 }

@@ -1,9 +1,10 @@
 /**
  * The usage recorder: takes usage records on the request path without waiting, and gets them into
  * the ledger in batches. Order of events for one record:
- *   1. `record()` writes it to the open journal segment (local disk, no fsync) and keeps it in memory;
- *      it returns false only when the journal refuses the write: the gateway then refuses billable
- *      traffic instead of serving it unrecorded.
+ *   1. `record()` appends it to the open journal segment (local disk, no fsync; the lines of one
+ *      event-loop turn are written together at its end) and keeps it in memory; it returns false
+ *      only when the journal refuses writes: the gateway then refuses billable traffic instead of
+ *      serving it unrecorded.
  *   2. Every `flushIntervalMs`, or as soon as `flushBatchSize` wait, the segment is sealed and its
  *      records appended to the ledger.
  *   3. When the ledger took them, the segment is deleted. When it did not, the segment is fsynced and

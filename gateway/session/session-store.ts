@@ -57,6 +57,7 @@ export interface SessionStore {
 
 const CHANNEL = 'gateway:sessions-ended';
 const TOUCH_EVERY_MS = 60_000;
+const KEY_MEMO_SIZE = 10_000;
 
 /** Store key of a session record, and of the index of a subject's session keys (listing.ts reads both). */
 export const sessionRecordKey = (key: string) => `gw:session:${key}`;
@@ -84,7 +85,18 @@ export async function createSessionStore(options: {
   let cachedEpoch = broadcast.epoch();
   const waiting = new Map<string, () => void>();
   const storeKey = sessionRecordKey;
-  const keyOf = (cookie: string) => sha256Hex(cookie);
+  // Cookie → store key, remembered so a cached session costs no hash per request. Bounded: a flood
+  // of made-up cookies only empties it.
+  const keys = new Map<string, string>();
+  const keyOf = (cookie: string): string => {
+    let key = keys.get(cookie);
+    if (key === undefined) {
+      if (keys.size >= KEY_MEMO_SIZE) keys.clear();
+      key = sha256Hex(cookie);
+      keys.set(cookie, key);
+    }
+    return key;
+  };
 
   const unsubscribe = await broadcast.subscribe(CHANNEL, (message) => {
     try {
@@ -188,6 +200,7 @@ export async function createSessionStore(options: {
     keysOfSubject: (sub) => kv.setMembers(subjectIndexKey(sub)),
     async close() {
       cache.clear();
+      keys.clear();
       // Closing must work while the store is down (shutdown during an outage).
       await unsubscribe().catch((error: unknown) => logger.warn({ err: error }, 'could not unsubscribe from session broadcasts'));
     },

@@ -2,7 +2,7 @@
  * Child process for the kill test (run by recorder-kill.test.ts, not by jest): records usage into an
  * embedded store file as fast as it can. Its ledger writes the first half of the `hangOnAppend`-th
  * batch, prints `mid-flush`, and never answers, like a process whose store call was in flight.
- * It prints `acked <n>` as records are acknowledged. The parent SIGKILLs it.
+ * It prints `acked <n>` once records are in the journal (the turn after `record()`, see journal.ts). The parent SIGKILLs it.
  *   node test/metering/kill-child.ts <db file> <journal dir> <hangOnAppend>
  * With `term` instead of a number it records 1234 records, prints `acked 1234` and waits for SIGTERM,
  * on which it closes the recorder (flushing) and exits, as `porta start` does.
@@ -59,13 +59,18 @@ if (hangOn === 'term') {
 }
 
 function burst(): void {
+  let made = acked;
   for (let i = 0; i < 50; i++) {
-    if (!recorder.record({ id: `kill-${String(acked).padStart(8, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } })) {
+    if (!recorder.record({ id: `kill-${String(made).padStart(8, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } })) {
       process.stdout.write('refused\n');
       return;
     }
-    acked += 1;
+    made += 1;
   }
-  process.stdout.write(`acked ${acked}\n`);
-  setImmediate(burst);
+  // The journal writes the records of a turn of the event loop at its end: acknowledge them in the next.
+  setImmediate(() => {
+    acked = made;
+    process.stdout.write(`acked ${acked}\n`);
+    burst();
+  });
 }
