@@ -8,13 +8,16 @@ export interface EncodedEntry {
   data: string;
 }
 
+/** Ids are written between separators (tab, newline) by the Redis ledger. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
 export const DEFAULT_READ_LIMIT = 100;
 export const MAX_READ_LIMIT = 1000;
 
 /** Checks and encodes every entry before anything is written, so a bad entry writes none of the batch. */
 export function encodeEntries(entries: LedgerEntry[]): EncodedEntry[] {
   return entries.map((entry, i) => {
-    if (typeof entry.id !== 'string' || entry.id.length === 0) throw new TypeError(`entries[${i}].id must be a non-empty string.`);
+    if (typeof entry.id !== 'string' || entry.id.length === 0 || CONTROL.test(entry.id)) throw new TypeError(`entries[${i}].id must be a non-empty string without control characters.`);
     if (!Number.isSafeInteger(entry.time) || entry.time < 0) throw new TypeError(`entries[${i}].time must be milliseconds since the epoch, got ${String(entry.time)}.`);
     if (entry.data === null || typeof entry.data !== 'object') throw new TypeError(`entries[${i}].data must be an object.`);
     return { id: entry.id, time: entry.time, data: toJson(entry.data, `entries[${i}].data`) };

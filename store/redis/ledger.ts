@@ -40,12 +40,12 @@ export class RedisLedger implements Ledger {
     let added = 0;
     for (let i = 0; i < encoded.length; i += APPEND_CHUNK) {
       const end = Math.min(i + APPEND_CHUNK, encoded.length);
-      const args: Array<string | number> = [];
+      const lines: string[] = [];
       for (let j = i; j < end; j++) {
         const e = encoded[j];
-        args.push(e.id, e.time, `${e.time} ${e.data}`);
+        lines.push(`${e.id}\t${e.time}\t${e.time} ${e.data}`);
       }
-      added += Number(await this.scripts.run('portaLedgerAppend', [k.data, k.time, k.log, k.seq], args));
+      added += Number(await this.scripts.run('portaLedgerAppend', [k.data, k.time, k.log, k.seq], [lines.join('\n')]));
     }
     return added;
   }

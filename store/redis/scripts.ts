@@ -68,17 +68,22 @@ if tonumber(raw) - tonumber(ARGV[1]) <= 0 then redis.call('DEL', KEYS[1]); retur
 return redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])`,
   },
   /**
-   * KEYS data hash, time zset, log zset, seq counter; ARGV triples (id, time, payload). Returns how
-   * many were new. One HMGET finds the ids already present (skipped, not counted; within the batch
-   * the first of a repeated id wins, as HSETNX would), then one HSET, one ZADD per index and one
-   * INCRBY write the new ones: a handful of commands per call instead of four per entry.
+   * KEYS data hash, time zset, log zset, seq counter; ARGV[1] the entries, one per line as
+   * `id <TAB> time <TAB> payload` (ids hold no control characters and JSON payloads no raw newline:
+   * encodeEntries checks both). One argument rather than three per entry: encoding thousands of
+   * arguments cost the writer ~2 µs an entry in the client library, on the request path's core.
+   * Returns how many were new. One HMGET finds the ids already present (skipped, not counted; within
+   * the batch the first of a repeated id wins, as HSETNX would), then one HSET, one ZADD per index
+   * and one INCRBY write the new ones: a handful of commands per call instead of four per entry.
    */
   portaLedgerAppend: {
     numberOfKeys: 4,
     lua: `
-local n = #ARGV / 3
-local ids = {}
-for i = 1, n do ids[i] = ARGV[i * 3 - 2] end
+local ids, times, payloads, n = {}, {}, {}, 0
+for id, time, payload in string.gmatch(ARGV[1], '([^\\t\\n]+)\\t([^\\t\\n]+)\\t([^\\n]*)') do
+  n = n + 1
+  ids[n] = id; times[n] = time; payloads[n] = payload
+end
 -- Commands get at most ${LUA_BATCH} arguments (unpack is bounded by the Lua C stack).
 local present = {}
 for i = 1, n, ${LUA_BATCH} do
@@ -99,10 +104,10 @@ local seq = redis.call('INCRBY', KEYS[4], added) - added
 for from = 1, added, ${LUA_BATCH / 2} do
   local data, byTime, byLog, a = {}, {}, {}, 0
   for k = from, math.min(from + ${LUA_BATCH / 2} - 1, added) do
-    local i = fresh[k] * 3
-    local id = ARGV[i - 2]
-    data[a + 1] = id; data[a + 2] = ARGV[i]
-    byTime[a + 1] = ARGV[i - 1]; byTime[a + 2] = id
+    local i = fresh[k]
+    local id = ids[i]
+    data[a + 1] = id; data[a + 2] = payloads[i]
+    byTime[a + 1] = times[i]; byTime[a + 2] = id
     byLog[a + 1] = seq + k; byLog[a + 2] = id
     a = a + 2
   end

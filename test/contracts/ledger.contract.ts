@@ -45,6 +45,15 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       expect(page.next).toBeUndefined();
     });
 
+    it('round-trips data holding tabs, newlines and non-ASCII text, and ids of any printable text', async () => {
+      const stream = unique('usage');
+      const data = { note: 'line one\nline\ttwo\r\n', name: 'Núria Puig ✓', quote: '"\\' };
+      const ids = ['a b c', 'ñ-1', 'x'.repeat(200)];
+      expect(await h.stores.ledger.append(stream, ids.map((id) => entry(id, T0, data)))).toBe(3);
+      const page = await h.stores.ledger.read(stream);
+      expect(page.entries).toEqual(ids.map((id) => ({ id, time: T0, data })));
+    });
+
     it('is idempotent by id: a retried batch counts once', async () => {
       const stream = unique('usage');
       const batch = [entry('a', T0), entry('b', T0 + 1), entry('c', T0 + 2)];
@@ -186,6 +195,8 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       const bad = [entry('ok', T0), { id: '', time: T0, data: {} }];
       await expect(h.stores.ledger.append(stream, bad)).rejects.toThrow(/entries\[1\]\.id/);
       await expect(h.stores.ledger.append(stream, [entry('ok', T0), entry('big', T0, { n: 1n })])).rejects.toThrow(/entries\[1\]\.data/);
+      await expect(h.stores.ledger.append(stream, [entry('ok', T0), entry('tab\there', T0)])).rejects.toThrow(/entries\[1\]\.id .*control characters/);
+      await expect(h.stores.ledger.append(stream, [entry('new\nline', T0)])).rejects.toThrow(/control characters/);
       expect(await h.stores.ledger.count(stream)).toBe(0);
     });
   });
