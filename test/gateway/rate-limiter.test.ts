@@ -35,8 +35,9 @@ describe('shared rate limiter', () => {
     const results = await Promise.all(Array.from({ length: 400 }, (_, i) => consume(i % 2 ? one : two, 'svc:u:ana', 200)));
     const allowed = results.filter((r) => r.allowed).length;
     expect(allowed).toBeLessThanOrEqual(200);
-    // Blocks a process reserved but did not spend are lost to the other: at most one block each.
-    expect(allowed).toBeGreaterThanOrEqual(200 - 2 * 10);
+    // Blocks a process reserved but did not spend are lost to the other: at most the half block it
+    // was spending and the block it reserved ahead, each.
+    expect(allowed).toBeGreaterThanOrEqual(200 - 2 * 15);
   });
 
   it('counts exactly under small limits and says when to retry', async () => {
@@ -58,6 +59,22 @@ describe('shared rate limiter', () => {
     for (let i = 0; i < 1000; i++) expect((await consume(limiter, 'busy', 100000)).allowed).toBe(true);
     // Blocks 1, 2, 4 … 64, then 100 each: 7 + 9 round trips for 1000 requests.
     expect(calls()).toBeLessThanOrEqual(17);
+  });
+
+  it('reserves the next block ahead of need, so a steadily busy key does not wait for the store', async () => {
+    const { counters: shared, calls } = await counters();
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const limiter = createSharedRateLimiter({ counters: shared, clock, maxBlock: 100 });
+    for (let i = 0; i < 300; i++) await consume(limiter, 'steady', 100000); // blocks grow to 100
+    let waited = 0;
+    for (let i = 0; i < 1000; i++) {
+      const result = limiter.consume('steady', { points: 100000, duration: 60 });
+      if (result instanceof Promise) waited++;
+      expect((await result).allowed).toBe(true);
+      if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve)); // time for a round trip
+    }
+    expect(waited).toBe(0);
+    expect(calls()).toBeLessThanOrEqual(7 + 3 + 12); // still a round trip per block of 100
   });
 
   it('rejects (fails closed) when the store is down', async () => {
