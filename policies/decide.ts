@@ -35,8 +35,9 @@ function wouldAllow(policy: CompiledPolicy, input: MatchInput, before: number): 
 }
 
 export function decide(policy: CompiledPolicy, identity: Identity, service: Service, request: Request): Decision {
-  const input: MatchInput = { identity, plans: plansOf(policy.document, identity), service, request };
-  const limits = limitsFor(policy.document, identity, service.id);
+  const plans = plansOf(policy.document, identity);
+  const input: MatchInput = { identity, plans, service, request };
+  const limits = limitsFor(policy.document, identity, service.id, plans);
   const label = serviceLabel(service);
   const index = policy.rules.findIndex((rule) => matches(rule, input));
   if (index === -1) {

@@ -23,6 +23,8 @@ function generousRate(a: RateLimit | null, b: RateLimit | null): RateLimit | nul
 /** The plans that count for an identity: none when anonymous, else the default plan plus its own. */
 export function plansOf(policy: PolicyDocument, identity: Identity): string[] {
   if (identity.subject === undefined) return [];
+  // The common case, no subscription of its own: no arrays to merge.
+  if (identity.plans.length === 0) return policy.plans[policy.defaultPlan] !== undefined ? [policy.defaultPlan] : [];
   const plans = [policy.defaultPlan, ...identity.plans.filter((p) => p !== policy.defaultPlan)];
   // A subscription to a plan that was since removed from the policy gives nothing.
   return [...new Set(plans)].filter((p) => policy.plans[p] !== undefined);
@@ -33,8 +35,7 @@ export function serviceRateLimit(policy: PolicyDocument, serviceId: string): Rat
   return policy.rateLimits.services[serviceId] ?? policy.rateLimits.default ?? null;
 }
 
-export function limitsFor(policy: PolicyDocument, identity: Identity, serviceId: string): Limits {
-  const plans = plansOf(policy, identity);
+export function limitsFor(policy: PolicyDocument, identity: Identity, serviceId: string, plans = plansOf(policy, identity)): Limits {
   if (plans.length === 0) {
     return { plans, storage: 0, meetingMinutes: 0, hostedMinutesPerDay: 0, recordingStorage: 0, rateLimit: serviceRateLimit(policy, serviceId) };
   }

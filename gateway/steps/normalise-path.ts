@@ -14,6 +14,7 @@ import { AppError } from '../../kernel/errors.ts';
 import type { RequestScope } from '../scope.ts';
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const ALREADY_NORMAL = /^(?:\/[^/.%\\\x00-\x1f\x7f][^/%\\\x00-\x1f\x7f]*)+\/?$|^\/$/;
 const DOUBLE_ENCODED_SEPARATOR = /%25(2e|2f|5c)/i;
 
 const refuse = (why: string) => new AppError(400, 'bad_path', `This address is not valid: ${why}.`);
@@ -42,6 +43,9 @@ function decodeUnreserved(path: string): string {
 
 /** The normalised form of a request path (without its query). Throws a 400 AppError for paths refused outright. */
 export function normalisePath(raw: string): string {
+  // Most paths are already normal: no escapes, no backslashes or controls, no empty segments, no
+  // segment starting with a dot. Those come back as they are.
+  if (ALREADY_NORMAL.test(raw)) return raw;
   if (!raw.startsWith('/')) throw refuse('it must start with /');
   // Control characters and raw backslashes have no place in a path.
   if (/[\x00-\x1f\x7f\\]/.test(raw)) throw refuse('it contains a control character or a backslash');
