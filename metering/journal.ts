@@ -1,9 +1,10 @@
 /**
- * The usage journal: append-only JSON-lines segments on local disk. Every record the recorder accepts
- * is written here first, so a process that is killed loses nothing it acknowledged. Writes are grouped:
- * the lines appended during one turn of the event loop go to the page cache in one `write` at its
- * end (group commit; one write per record cost the gateway ~5 % of its throughput), so a record is
- * on disk before any later timer or I/O callback runs — before anything could acknowledge it. The recorder seals the open segment when it flushes a batch; a
+ * The usage journal: append-only segments on local disk, a line per record (`id <TAB> time <TAB> json`,
+ * the JSON the ledger stores, so a record is encoded once). Every record the recorder accepts is
+ * written here before it goes to the ledger, so a killed process loses at most the last
+ * `COMMIT_EVERY_MS` of records, and nothing that was acknowledged after `committed()`. Writes are
+ * grouped (one `write` for all the lines of those milliseconds, or at 64 KiB): one write per record
+ * cost the gateway about 5 % of its throughput. The recorder seals the open segment when it flushes a batch; a
  * sealed segment is deleted once the ledger holds its records (and fsynced when the ledger refused it).
  *
  * Several processes may share `metering.journalPath` (one gateway per core, an IdP beside them): each
@@ -17,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../kernel/logger.ts';
-import type { UsageRecord } from './types.ts';
+import type { EncodedLedgerEntry } from '../store/types.ts';
 
 export interface JournalSegment {
   name: string;
@@ -30,19 +31,21 @@ export interface UsageJournal {
   /** False after the last write failed (or the folder could not be opened). */
   readonly writable: boolean;
   /**
-   * Appends one record. Lines are written together once per turn of the event loop (or at 64 KiB), so
-   * a record is on disk before any timer or I/O callback after the one that appended it runs.
+   * Appends one record, already encoded for the ledger. Lines are written together (group commit):
+   * at most `COMMIT_EVERY_MS` after the first of them, or at once past 64 KiB.
    * False when the disk refused the last write: the record is not kept.
    */
-  append(record: UsageRecord): boolean;
+  append(entry: EncodedLedgerEntry): boolean;
   /** Writes the appended lines now; false when the disk refused them. */
   commit(): boolean;
+  /** Resolves once every record appended so far is written (at the next commit). */
+  committed(): Promise<void>;
   /** Closes the open segment and returns it; undefined when no segment is open. */
   seal(): JournalSegment | undefined;
   /** Segments adopted from processes that are gone, oldest first; handed over once. */
   leftovers(): JournalSegment[];
   /** The records of a sealed segment; a torn last line (a write cut by a kill) is skipped. */
-  read(segment: JournalSegment): Promise<UsageRecord[]>;
+  read(segment: JournalSegment): Promise<EncodedLedgerEntry[]>;
   /** Forces a sealed segment to disk. */
   sync(segment: JournalSegment): Promise<void>;
   remove(segment: JournalSegment): Promise<void>;
@@ -53,8 +56,10 @@ export interface UsageJournal {
 const SEGMENT = /^(\d{12})\.jsonl$/;
 const OWN = /^(?:w|claimed)-(\d+)-[0-9a-f]+$/;
 const LOCK = 'journal.lock';
-/** Pending lines past this size are written at once rather than at the end of the turn. */
+/** Pending lines past this size are written at once. */
 const GROUP_COMMIT_BYTES = 64 * 1024;
+/** Pending lines are written at most this long after the first of them. */
+export const COMMIT_EVERY_MS = 5;
 
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -89,6 +94,31 @@ function abandoned(dir: string): boolean {
     throw err;
   }
   return !Number.isInteger(owner) || !alive(owner);
+}
+
+/**
+ * A journal line: `id <TAB> time <TAB> json`, or (segments written before 0.2) the whole record as
+ * JSON. Undefined for a torn line.
+ */
+function parseLine(line: string): EncodedLedgerEntry | undefined {
+  if (line.startsWith('{')) {
+    try {
+      const { id, time, ...data } = JSON.parse(line) as { id: string; time: number } & Record<string, unknown>;
+      return { id, time, json: JSON.stringify(data) };
+    } catch {
+      return undefined;
+    }
+  }
+  const a = line.indexOf('\t');
+  const b = line.indexOf('\t', a + 1);
+  if (a <= 0 || b === -1) return undefined;
+  const json = line.slice(b + 1);
+  try {
+    JSON.parse(json); // a line cut short by a kill is not whole JSON
+  } catch {
+    return undefined;
+  }
+  return { id: line.slice(0, a), time: Number(line.slice(a + 1, b)), json };
 }
 
 export function openJournal(root: string, logger: Logger): UsageJournal {
@@ -143,12 +173,18 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     logger.error({ err, dir: root }, 'usage journal cannot be opened: billable traffic will be refused');
   }
 
-  /** Lines appended and not yet written: one write per turn of the event loop (group commit). */
+  /** Lines appended and not yet written (group commit: one write for many records). */
   let pending = '';
-  let commitQueued = false;
+  let commitTimer: NodeJS.Timeout | undefined;
+  let waiters: Array<() => void> = [];
 
   /** Writes the pending lines to the open segment (opening one if needed); false when the disk refused. */
   function commit(): boolean {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    const done = waiters;
+    waiters = [];
+    for (const resolve of done) queueMicrotask(resolve);
     if (pending === '') return writable;
     const text = pending;
     pending = '';
@@ -170,8 +206,8 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     return true;
   }
 
-  function commitQueuedLines(): void {
-    commitQueued = false;
+  function commitPending(): void {
+    commitTimer = undefined;
     commit();
   }
 
@@ -188,18 +224,19 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     get writable() {
       return writable;
     },
-    append(record) {
+    append(entry) {
       if (!locked) return fail(Object.assign(new Error('journal folder not opened'), { code: lastErrorCode ?? 'ENOLOCK' }));
-      pending += `${JSON.stringify(record)}\n`;
+      pending += `${entry.id}\t${entry.time}\t${entry.json}\n`;
       // While the disk refuses, write now: the caller learns at once whether this record is kept.
       if (!writable || pending.length >= GROUP_COMMIT_BYTES) return commit();
-      if (!commitQueued) {
-        commitQueued = true;
-        setImmediate(commitQueuedLines);
-      }
+      commitTimer ??= setTimeout(commitPending, COMMIT_EVERY_MS); // ref'd: a process ending on its own writes them first
       return true;
     },
     commit,
+    committed() {
+      if (pending === '') return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push(resolve));
+    },
     seal() {
       commit();
       if (fd === undefined || open === undefined) return undefined;
@@ -220,18 +257,16 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     },
     async read(segment) {
       const text = await fs.promises.readFile(segment.path, 'utf8');
-      const records: UsageRecord[] = [];
+      const entries: EncodedLedgerEntry[] = [];
       let torn = 0;
       for (const line of text.split('\n')) {
         if (line === '') continue;
-        try {
-          records.push(JSON.parse(line) as UsageRecord);
-        } catch {
-          torn += 1;
-        }
+        const entry = parseLine(line);
+        if (entry) entries.push(entry);
+        else torn += 1;
       }
       if (torn > 0) logger.warn({ segment: segment.name, torn }, 'usage journal segment had torn lines (a write cut short); skipped');
-      return records;
+      return entries;
     },
     async sync(segment) {
       const handle = await fs.promises.open(segment.path, 'r');

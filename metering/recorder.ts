@@ -1,15 +1,16 @@
 /**
  * The usage recorder: takes usage records on the request path without waiting, and gets them into
  * the ledger in batches. Order of events for one record:
- *   1. `record()` appends it to the open journal segment (local disk, no fsync; the lines of one
- *      event-loop turn are written together at its end) and keeps it in memory; it returns false
- *      only when the journal refuses writes: the gateway then refuses billable traffic instead of
- *      serving it unrecorded.
+ *   1. `record()` encodes it once (the JSON the ledger stores), appends it to the open journal segment
+ *      (local disk, no fsync; lines are written together within a few ms, see journal.ts) and keeps
+ *      it in memory; it returns false only when the journal refuses writes: the gateway then refuses
+ *      billable traffic instead of serving it unrecorded.
  *   2. Every `flushIntervalMs`, or as soon as `flushBatchSize` wait, the segment is sealed and its
  *      records appended to the ledger.
  *   3. When the ledger took them, the segment is deleted. When it did not, the segment is fsynced and
  *      kept, and retried with backoff; the ledger skips ids it holds, so retries never count twice.
- * What each failure costs: a killed process loses nothing (the page cache holds the journal); a
+ * What each failure costs: a killed process loses at most the records of its last few milliseconds
+ * (the page cache holds the journal; `journaled()` says when a record is in it); a
  * power cut loses at most the records of the last `flushIntervalMs` that were not yet in the ledger.
  * Segments left by a killed process are replayed when the next recorder starts on the same journal.
  */
@@ -17,10 +18,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../kernel/clock.ts';
 import { newId } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
-import type { Ledger } from '../store/types.ts';
+import type { EncodedLedgerEntry, Ledger } from '../store/types.ts';
 import type { JournalSegment, UsageJournal } from './journal.ts';
-import { toLedgerEntry } from './ledger-entry.ts';
-import { UNIT_KINDS, USAGE_STREAM, type UsageInput, type UsageRecord, type UsageUnits } from './types.ts';
+import { UNIT_KINDS, USAGE_STREAM, type UsageInput, type UsageUnits } from './types.ts';
 
 export interface UsageRecorderOptions {
   ledger: Ledger;
@@ -59,6 +59,8 @@ export interface UsageRecorderStats {
 export interface UsageRecorder {
   /** Synchronous; false when the record could not be kept (refuse the billable request). */
   record(input: UsageInput): boolean;
+  /** Resolves once every record accepted so far is in the journal (within a few ms of `record()`). */
+  journaled(): Promise<void>;
   /** Writes everything accepted so far; true when the ledger holds it all. */
   flush(): Promise<boolean>;
   /** Flushes and stops; what the ledger did not take stays in the journal for the next start. */
@@ -71,7 +73,7 @@ export interface UsageRecorder {
 interface Batch {
   segment: JournalSegment;
   /** Held in memory while under the buffer limit; otherwise read back from the segment. */
-  records?: UsageRecord[];
+  records?: EncodedLedgerEntry[];
   count: number;
   failedBefore: boolean;
   inFlight?: boolean;
@@ -117,22 +119,23 @@ function validate(input: UsageInput): void {
 }
 
 /**
- * Copies only the fields a usage record may hold: whatever else a producer's object carries (an IP
- * address, a raw path, headers) never reaches the journal or the ledger.
+ * Copies only the fields a usage record may hold (whatever else a producer's object carries, an IP
+ * address, a raw path, headers, never reaches the journal or the ledger) and encodes them once, as
+ * the ledger stores them: the journal and the ledger get the same JSON.
  */
-function usageRecordOf(input: UsageInput, clock: Clock): UsageRecord {
+function encodeUsage(input: UsageInput, clock: Clock): EncodedLedgerEntry {
   const units: UsageUnits = {};
   for (const kind of UNIT_KINDS) {
     const value = input.units?.[kind];
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) units[kind] = value; // use is never negative
   }
-  const record: UsageRecord = { id: input.id ?? newId(), time: input.time ?? clock.now(), subject: input.subject, service: input.service, kind: input.kind, units };
-  if (input.collective !== undefined) record.collective = input.collective;
-  if (input.routeClass !== undefined) record.routeClass = input.routeClass;
-  if (input.method !== undefined) record.method = input.method;
-  if (input.status !== undefined) record.status = input.status;
-  if (input.durationMs !== undefined) record.durationMs = input.durationMs;
-  return record;
+  const data: Record<string, unknown> = { subject: input.subject, service: input.service, kind: input.kind, units };
+  if (input.collective !== undefined) data.collective = input.collective;
+  if (input.routeClass !== undefined) data.routeClass = input.routeClass;
+  if (input.method !== undefined) data.method = input.method;
+  if (input.status !== undefined) data.status = input.status;
+  if (input.durationMs !== undefined) data.durationMs = input.durationMs;
+  return { id: input.id ?? newId(), time: input.time ?? clock.now(), json: JSON.stringify(data) };
 }
 
 export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorder {
@@ -143,7 +146,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   const maxInFlight = options.maxInFlight ?? 4;
   const metrics = options.metrics ? createMetrics(options.metrics) : undefined;
 
-  let current: UsageRecord[] = [];
+  let current: EncodedLedgerEntry[] = [];
   const queue: Batch[] = [];
   let inMemory = 0;
   let pending = 0;
@@ -203,7 +206,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     }
     let added: number;
     try {
-      added = await withTimeout(ledger.append(stream, records.map(toLedgerEntry)), appendTimeoutMs);
+      added = await withTimeout(ledger.append(stream, records), appendTimeoutMs);
     } catch (err) {
       // The segment is now the only copy for a while: force it to disk (on success it is deleted unsynced).
       await journal.sync(batch.segment).catch((syncErr: unknown) => logger.warn({ err: syncErr, segment: batch.segment.name }, 'usage journal segment could not be synced'));
@@ -281,8 +284,8 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     record(input) {
       if (closed) return false;
       validate(input);
-      const record = usageRecordOf(input, clock);
-      const kept = journal.append(record);
+      const entry = encodeUsage(input, clock);
+      const kept = journal.append(entry);
       if (kept !== journalWritable) {
         journalWritable = kept;
         metrics?.journalWritable.set(kept ? 1 : 0);
@@ -292,7 +295,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         metrics?.refused.inc();
         return false;
       }
-      current.push(record);
+      current.push(entry);
       inMemory += 1;
       setPending(1);
       if (current.length >= flushBatchSize) {
@@ -301,6 +304,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       }
       return true;
     },
+    journaled: () => journal.committed(),
     async flush() {
       seal();
       await drain(true);

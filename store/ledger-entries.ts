@@ -1,5 +1,5 @@
 /** Validation and encoding of ledger entries and cursors, shared by both Ledger implementations. */
-import type { LedgerEntry } from './types.ts';
+import type { EncodedLedgerEntry, LedgerEntry } from './types.ts';
 import { toJson } from './serialise.ts';
 
 export interface EncodedEntry {
@@ -15,10 +15,14 @@ export const DEFAULT_READ_LIMIT = 100;
 export const MAX_READ_LIMIT = 1000;
 
 /** Checks and encodes every entry before anything is written, so a bad entry writes none of the batch. */
-export function encodeEntries(entries: LedgerEntry[]): EncodedEntry[] {
+export function encodeEntries(entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): EncodedEntry[] {
   return entries.map((entry, i) => {
     if (typeof entry.id !== 'string' || entry.id.length === 0 || CONTROL.test(entry.id)) throw new TypeError(`entries[${i}].id must be a non-empty string without control characters.`);
     if (!Number.isSafeInteger(entry.time) || entry.time < 0) throw new TypeError(`entries[${i}].time must be milliseconds since the epoch, got ${String(entry.time)}.`);
+    if ('json' in entry) {
+      if (typeof entry.json !== 'string' || !entry.json.startsWith('{')) throw new TypeError(`entries[${i}].json must be the JSON text of an object.`);
+      return { id: entry.id, time: entry.time, data: entry.json };
+    }
     if (entry.data === null || typeof entry.data !== 'object') throw new TypeError(`entries[${i}].data must be an object.`);
     return { id: entry.id, time: entry.time, data: toJson(entry.data, `entries[${i}].data`) };
   });

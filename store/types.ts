@@ -54,6 +54,17 @@ export interface LedgerEntry {
   data: Record<string, unknown>;
 }
 
+/**
+ * An entry whose data its producer has already encoded as JSON (once, for its own journal too):
+ * appended as it is, without encoding again. Reads give it back as a LedgerEntry.
+ */
+export interface EncodedLedgerEntry {
+  id: string;
+  time: number;
+  /** `JSON.stringify` of an object. */
+  json: string;
+}
+
 export interface LedgerPage {
   entries: LedgerEntry[];
   /** Pass back as `after` to read on; undefined at the end. */
@@ -63,7 +74,7 @@ export interface LedgerPage {
 /** An append-only, ordered log of records with ids (usage). */
 export interface Ledger {
   /** Appends entries; an entry whose id is already in the ledger is skipped. Returns how many were new. */
-  append(stream: string, entries: LedgerEntry[]): Promise<number>;
+  append(stream: string, entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): Promise<number>;
   /** Reads in append order. */
   read(stream: string, options?: { after?: string; limit?: number }): Promise<LedgerPage>;
   /** Entries with `from <= time < to`, in time order (id breaks ties). */

@@ -20,7 +20,7 @@ export const meteringSchema = z
     flushIntervalMs: z.number().int().positive().default(100).describe('Usage records are written at least this often.'),
     flushBatchSize: z.number().int().positive().default(500).describe('… or as soon as this many wait.'),
     bufferLimit: z.number().int().positive().default(50000).describe('Records held in memory at most; past it they wait only in the journal (on disk) until the store takes them.'),
-    journalPath: z.string().default('./data/usage-journal').describe('Folder of the local journal (left at its default, it follows `dataDir`): every record is written here before it is acknowledged and kept until the store holds it, so neither a store outage nor a killed process loses one. Processes may share it (each writes in its own subfolder and replays what dead ones left).'),
+    journalPath: z.string().default('./data/usage-journal').describe('Folder of the local journal (left at its default, it follows `dataDir`): every record is written here (in groups, within 5 ms) and kept until the store holds it, so a store outage loses none and a killed process at most its last 5 ms. Processes may share it (each writes in its own subfolder and replays what dead ones left).'),
     retentionDays: z.number().int().positive().default(400).describe('Raw usage records older than this are deleted; daily and monthly aggregates are kept.'),
     weights: weightsSchema,
   })

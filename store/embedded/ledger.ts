@@ -4,7 +4,7 @@
  * order (`ledger_log` for read, `ledger_time` for range; see database.ts), so a page costs the same
  * at the end of a month as at its start. `test/store/embedded-ledger.test.ts` pins the query plans.
  */
-import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
+import type { EncodedLedgerEntry, Ledger, LedgerEntry, LedgerPage } from '../types.ts';
 import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -45,7 +45,7 @@ export class SqliteLedger implements Ledger {
     };
   }
 
-  async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+  async append(stream: string, entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): Promise<number> {
     assertStream(stream);
     const encoded = encodeEntries(entries);
     if (encoded.length === 0) return 0;

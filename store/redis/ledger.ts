@@ -11,7 +11,7 @@
  * Pages are keyset pages: `read` continues after a sequence number, `range` after the rank of the
  * last (time, id) returned, so no page skips over the ones before it.
  */
-import type { Ledger, LedgerEntry, LedgerPage } from '../types.ts';
+import type { EncodedLedgerEntry, Ledger, LedgerEntry, LedgerPage } from '../types.ts';
 import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { RedisClient } from './connect.ts';
 import type { RedisKeys } from './keys.ts';
@@ -33,7 +33,7 @@ export class RedisLedger implements Ledger {
     this.scripts = scripts;
   }
 
-  async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+  async append(stream: string, entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): Promise<number> {
     assertStream(stream);
     const encoded = encodeEntries(entries);
     const k = this.keys.ledger(stream);

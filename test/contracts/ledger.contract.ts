@@ -54,6 +54,17 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       expect(page.entries).toEqual(ids.map((id) => ({ id, time: T0, data })));
     });
 
+    it('takes entries already encoded by their producer, mixed with plain ones, and reads them back as data', async () => {
+      const stream = unique('usage');
+      const data = { subject: 'acct-2', units: { requests: 1 } };
+      expect(await h.stores.ledger.append(stream, [{ id: 'e1', time: T0, json: JSON.stringify(data) }, entry('p1', T0 + 1, data)])).toBe(2);
+      expect((await h.stores.ledger.read(stream)).entries).toEqual([
+        { id: 'e1', time: T0, data },
+        { id: 'p1', time: T0 + 1, data },
+      ]);
+      await expect(h.stores.ledger.append(stream, [{ id: 'e2', time: T0, json: '"not an object"' }])).rejects.toThrow(/entries\[0\]\.json/);
+    });
+
     it('is idempotent by id: a retried batch counts once', async () => {
       const stream = unique('usage');
       const batch = [entry('a', T0), entry('b', T0 + 1), entry('c', T0 + 2)];

@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { silentLogger } from '../../kernel/logger.ts';
 import { openJournal } from '../../metering/journal.ts';
+import type { EncodedLedgerEntry } from '../../store/types.ts';
 import type { UsageRecord } from '../../metering/types.ts';
 
 const rootDir = mkdtempSync(join(tmpdir(), 'porta-journal-'));
 afterAll(() => rmSync(rootDir, { recursive: true, force: true }));
-const rec = (id: string): UsageRecord => ({ id, time: 1, subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
+const DATA = { subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } };
+const rec = (id: string): EncodedLedgerEntry => ({ id, time: 1, json: JSON.stringify(DATA) });
+/** A line as journals before 0.2 wrote it: the whole record as JSON. */
+const legacy = (id: string): UsageRecord => ({ id, time: 1, ...DATA }) as UsageRecord;
 
 describe('usage journal', () => {
   it('hands a dead process\'s segments over in order, skipping a torn last line', async () => {
@@ -18,8 +22,8 @@ describe('usage journal', () => {
     const deadDir = join(root, `w-${dead}-00c0ffee`);
     mkdirSync(deadDir, { recursive: true });
     writeFileSync(join(deadDir, 'journal.lock'), dead);
-    writeFileSync(join(deadDir, '000000000002.jsonl'), `${JSON.stringify(rec('c'))}\n{"id":"d","ti`);
-    writeFileSync(join(deadDir, '000000000001.jsonl'), `${JSON.stringify(rec('a'))}\n${JSON.stringify(rec('b'))}\n`);
+    writeFileSync(join(deadDir, '000000000002.jsonl'), `c\t1\t${rec('c').json}\nd\t1\t{"subject":"an`);
+    writeFileSync(join(deadDir, '000000000001.jsonl'), `${JSON.stringify(legacy('a'))}\n${JSON.stringify(legacy('b'))}\n{"id":"x","ti`);
     writeFileSync(join(root, 'notes.txt'), 'not a journal folder');
 
     const journal = openJournal(root, silentLogger);
@@ -29,8 +33,8 @@ describe('usage journal', () => {
     const leftovers = journal.leftovers();
     expect(leftovers.map((s) => s.name)).toEqual(['000000000001.jsonl', '000000000002.jsonl']);
     expect(journal.leftovers()).toEqual([]); // handed over once
-    expect((await journal.read(leftovers[0])).map((r) => r.id)).toEqual(['a', 'b']);
-    expect((await journal.read(leftovers[1])).map((r) => r.id)).toEqual(['c']);
+    expect(await journal.read(leftovers[0])).toEqual([rec('a'), rec('b')]); // older segments still read
+    expect(await journal.read(leftovers[1])).toEqual([rec('c')]);
 
     // New segments continue after the old numbers, so nothing is overwritten.
     expect(journal.append(rec('e'))).toBe(true);
@@ -39,15 +43,17 @@ describe('usage journal', () => {
     journal.close();
   });
 
-  it('writes records that survive the process: one JSON line each', async () => {
+  it('writes records that survive the process: one line each, written together', async () => {
     const dir = join(rootDir, 'lines');
     const journal = openJournal(dir, silentLogger);
-    const withText = { ...rec('ü'), subject: 'añña "quoted"\nnewline' };
+    const withText = { ...rec('ü'), json: JSON.stringify({ ...DATA, subject: 'añña "quoted"\nnewline\ttab' }) };
     expect(journal.append(withText)).toBe(true);
     expect(journal.append(rec('z'))).toBe(true);
+    await journal.committed(); // within a few ms, without sealing
+    const written = readdirSync(journal.dir).filter((name) => name.endsWith('.jsonl'));
+    expect(readFileSync(join(journal.dir, written[0]), 'utf8').split('\n')).toHaveLength(3); // two lines and the final newline
     const segment = journal.seal()!;
     await journal.sync(segment);
-    expect(readFileSync(segment.path, 'utf8').split('\n')).toHaveLength(3); // two lines and the final newline
     expect(await journal.read(segment)).toEqual([withText, rec('z')]);
     await journal.remove(segment);
     journal.close();

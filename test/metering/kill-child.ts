@@ -2,7 +2,7 @@
  * Child process for the kill test (run by recorder-kill.test.ts, not by jest): records usage into an
  * embedded store file as fast as it can. Its ledger writes the first half of the `hangOnAppend`-th
  * batch, prints `mid-flush`, and never answers, like a process whose store call was in flight.
- * It prints `acked <n>` once records are in the journal (the turn after `record()`, see journal.ts). The parent SIGKILLs it.
+ * It prints `acked <n>` once records are in the journal (`recorder.journaled()`). The parent SIGKILLs it.
  *   node test/metering/kill-child.ts <db file> <journal dir> <hangOnAppend>
  * With `term` instead of a number it records 1234 records, prints `acked 1234` and waits for SIGTERM,
  * on which it closes the recorder (flushing) and exits, as `porta start` does.
@@ -37,7 +37,7 @@ const recorder = createUsageRecorder({
   journal: openJournal(journalDir, silentLogger),
   clock: systemClock,
   logger: silentLogger,
-  flushIntervalMs: hangOn === 'term' ? 600_000 : 5,
+  flushIntervalMs: hangOn === 'term' ? 600_000 : 1000, // batches cut by count (100), so the hung append is the 8th of 100
   flushBatchSize: 100,
   bufferLimit: 10_000,
   appendTimeoutMs: 60_000,
@@ -52,6 +52,7 @@ if (hangOn === 'term') {
     });
   });
   for (let i = 0; i < 1234; i++) recorder.record({ id: `term-${i}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } });
+  await recorder.journaled();
   process.stdout.write('acked 1234\n');
   setInterval(() => {}, 1000); // stay alive until the signal
 } else {
@@ -67,8 +68,8 @@ function burst(): void {
     }
     made += 1;
   }
-  // The journal writes the records of a turn of the event loop at its end: acknowledge them in the next.
-  setImmediate(() => {
+  // Acknowledged once the journal holds them (it writes records together, within a few ms).
+  void recorder.journaled().then(() => {
     acked = made;
     process.stdout.write(`acked ${acked}\n`);
     burst();
