@@ -25,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = process.env.BENCH_SECONDS ?? '5';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BODY = Buffer.alloc(1024, 0x61);
 
 const hasTaskset = (() => {

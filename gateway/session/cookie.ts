@@ -41,6 +41,7 @@ export function readCookie(header: string | undefined, name: string): string | u
 
 /** The Cookie header without cookie `name` (the upstream never sees the gateway's session). */
 export function withoutCookie(header: string, name: string): string {
+  if (!header.includes(';')) return header.trimStart().startsWith(name + '=') ? '' : header.trim(); // a single cookie
   return header
     .split(';')
     .filter((part) => !part.trimStart().startsWith(name + '='))

@@ -112,6 +112,8 @@ describe('return URLs and cookies', () => {
     expect(readCookie(`xporta_session=${value}`, 'porta_session')).toBeUndefined();
     expect(readCookie('porta_session=short', 'porta_session')).toBeUndefined();
     expect(withoutCookie(`x=1; porta_session=${value}; y=2`, 'porta_session')).toBe('x=1; y=2');
+    expect(withoutCookie(`porta_session=${value}`, 'porta_session')).toBe('');
+    expect(withoutCookie(`my_porta_session=${value}`, 'porta_session')).toBe(`my_porta_session=${value}`);
   });
 
   it('uses Secure and the __Host- prefix under https', () => {
