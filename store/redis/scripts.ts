@@ -79,10 +79,16 @@ return redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])`,
   portaLedgerAppend: {
     numberOfKeys: 4,
     lua: `
-local ids, times, payloads, n = {}, {}, {}, 0
-for id, time, payload in string.gmatch(ARGV[1], '([^\\t\\n]+)\\t([^\\t\\n]+)\\t([^\\n]*)') do
+local blob, ids, times, payloads, n, at = ARGV[1], {}, {}, {}, 0, 1
+local find, sub, len = string.find, string.sub, #ARGV[1]
+-- Plain finds (memchr), not patterns: a pattern tests every character of every payload.
+while at <= len do
+  local eol = find(blob, '\\n', at, true) or len + 1
+  local tab1 = find(blob, '\\t', at, true)
+  local tab2 = find(blob, '\\t', tab1 + 1, true)
   n = n + 1
-  ids[n] = id; times[n] = time; payloads[n] = payload
+  ids[n] = sub(blob, at, tab1 - 1); times[n] = sub(blob, tab1 + 1, tab2 - 1); payloads[n] = sub(blob, tab2 + 1, eol - 1)
+  at = eol + 1
 end
 -- Commands get at most ${LUA_BATCH} arguments (unpack is bounded by the Lua C stack).
 local present = {}
