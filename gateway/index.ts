@@ -12,7 +12,7 @@ import { AppError } from '../kernel/errors.ts';
 import type { GatewayDeps } from './types.ts';
 import type { PortaConfig } from '../config/schema/index.ts';
 import type { GatewayContext } from './context.ts';
-import { newScope } from './scope.ts';
+import { newScope, type RequestScope } from './scope.ts';
 import { createPipeline, runThen } from './pipeline.ts';
 import { createRouteTable } from './steps/match-route.ts';
 import { createClientAddressResolver } from './client-address.ts';
@@ -109,6 +109,20 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
     else if (scope.req.headers['transfer-encoding']) scope.req.on('data', (chunk: Buffer) => (scope.bytesIn += chunk.length));
   }
 
+  const refuse = (scope: RequestScope<Identity>, error: unknown) => answer(scope as RequestScope, error);
+
+  function forward(scope: RequestScope<Identity>): void {
+    if (!meter.accepting()) throw meteringDown();
+    prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
+    countBytesIn(scope);
+    const res = scope.res!;
+    res.on('close', () => {
+      if (!scope.status) scope.status = res.statusCode;
+      meter.record(scope);
+    });
+    upstreams.web(scope);
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     if (req.url?.startsWith('/_porta/')) {
       void portaRoutes(req, res);
@@ -116,16 +130,7 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
     }
     const scope = newScope<Identity>(req, 'proxy', clock.now());
     scope.res = res;
-    runThen(pipeline, scope, () => {
-      if (!meter.accepting()) throw meteringDown();
-      prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
-      countBytesIn(scope);
-      res.once('close', () => {
-        if (!scope.status) scope.status = res.statusCode;
-        meter.record(scope);
-      });
-      upstreams.web(scope);
-    }, (error: unknown) => answer(scope, error));
+    runThen(pipeline, scope, forward, refuse);
   }
 
   /** Upgraded connections leave the http server's bookkeeping; close() ends them. */
@@ -142,17 +147,20 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
       void answer(scope, new AppError(404, 'not_found', 'Not found.'));
       return;
     }
-    runThen(pipeline, scope, () => {
-      if (!meter.accepting()) throw meteringDown();
-      prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
-      socket.once('close', () => {
-        scope.status = 101;
-        scope.bytesIn = socket.bytesRead;
-        scope.bytesOut = socket.bytesWritten;
-        meter.record(scope);
-      });
-      upstreams.ws(scope);
-    }, (error: unknown) => answer(scope, error));
+    runThen(pipeline, scope, forwardUpgrade, refuse);
+  }
+
+  function forwardUpgrade(scope: RequestScope<Identity>): void {
+    if (!meter.accepting()) throw meteringDown();
+    prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
+    const socket = scope.socket!;
+    socket.once('close', () => {
+      scope.status = 101;
+      scope.bytesIn = socket.bytesRead;
+      scope.bytesOut = socket.bytesWritten;
+      meter.record(scope);
+    });
+    upstreams.ws(scope);
   }
 
   return {

@@ -58,16 +58,21 @@ export function createPipeline<Identity>(ctx: GatewayContext<Identity>, enforcer
 
 /**
  * Runs the pipeline, then `pass` (synchronously when no step waited); a refusal, or an error thrown by
- * `pass`, goes to `refuse`.
+ * `pass`, goes to `refuse`. Both take the scope, so callers pass functions made once, not per request.
  */
-export function runThen<Identity>(pipeline: Pipeline<Identity>, scope: RequestScope<Identity>, pass: () => void, refuse: (error: unknown) => unknown): void {
+export function runThen<Identity>(
+  pipeline: Pipeline<Identity>,
+  scope: RequestScope<Identity>,
+  pass: (scope: RequestScope<Identity>) => void,
+  refuse: (scope: RequestScope<Identity>, error: unknown) => unknown,
+): void {
   let pending: void | Promise<void>;
   try {
     pending = pipeline.run(scope);
-    if (!pending) pass();
+    if (!pending) pass(scope);
   } catch (error) {
-    void refuse(error);
+    void refuse(scope, error);
     return;
   }
-  if (pending) pending.then(pass).catch(refuse);
+  if (pending) pending.then(() => pass(scope)).catch((error: unknown) => refuse(scope, error));
 }
