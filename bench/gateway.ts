@@ -44,8 +44,10 @@ function pinned(core: number, command: string, args: string[]): ChildProcess {
 
 /** Starts `node bench/gateway.ts serve <role> <json>` and waits for its "ready <port>". */
 async function serve(core: number, role: string, options: Record<string, unknown>): Promise<{ url: string; child: ChildProcess }> {
-  // BENCH_PROF=<dir> writes a CPU profile of the full pipeline's process there (node --cpu-prof).
-  const profile = process.env.BENCH_PROF && role === 'full' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  // BENCH_PROF=<dir> writes a CPU profile of the full pipeline's process there (node --cpu-prof);
+  // BENCH_PROF_BARE=1 profiles the bare proxy too, for a differential profile.
+  const profiled = role === 'full' || (role === 'bare' && process.env.BENCH_PROF_BARE === '1');
+  const profile = process.env.BENCH_PROF && profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
   const child = pinned(core, process.execPath, [...profile, SELF, 'serve', role, JSON.stringify(options)]);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -300,13 +302,13 @@ async function serveRole(role: string, options: Record<string, string & Record<s
       const stores = await createStores(config.store);
       const policy = loadPolicyFile(TEST_POLICY).compiled;
       const recorder = createUsageRecorder({ ledger: stores.ledger, journal: openJournal(options.journal, silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50000 });
-      const memorySink: unknown[] = [];
       const gateway = await createGateway({
         config,
         stores,
         decide: (identity: ReturnType<typeof identityFor>, service, request) => decide(policy, identity, { id: service.id, name: service.name }, request),
         identityOf: async (claims) => identityFor(claims),
-        recordUsage: process.env.BENCH_METER === 'memory' ? (record) => (memorySink.push(record), memorySink.length > 10000 && memorySink.splice(0), true) : (record) => recorder.record(record),
+        // BENCH_METER=off: records are made and dropped (what the pipeline costs without metering).
+        recordUsage: process.env.BENCH_METER === 'off' ? () => true : (record) => recorder.record(record),
         logger: silentLogger,
       });
       const server = http.createServer(gateway.handle);
