@@ -14,6 +14,7 @@ import type { ServiceConfig } from './types.ts';
 import type { RequestScope } from './scope.ts';
 import { refusalFor, send, sendOnSocket } from './respond.ts';
 import { upstreamTimeout, upstreamUnreachable } from './refusals.ts';
+import { createDeadlines, type Deadlines } from './deadlines.ts';
 
 export interface Upstreams {
   /** Forwards a request whose scope passed the pipeline; `req.url` and headers are already prepared. */
@@ -29,15 +30,11 @@ export interface Upstreams {
  * take ~40 ms under load (the gateway's p99 was 8× the bare proxy's; see docs/benchmarks.md).
  */
 const SCOPE = Symbol('porta.scope');
-const TIMER = Symbol('porta.upstreamTimer');
-type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope; [TIMER]?: NodeJS.Timeout };
+const PROXY_REQ = Symbol('porta.proxyRequest');
+type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope; [PROXY_REQ]?: http.ClientRequest };
 const scopeOf = (req: http.IncomingMessage): RequestScope | undefined => (req as WithScope)[SCOPE];
 const attachScope = (scope: RequestScope): void => {
   (scope.req as WithScope)[SCOPE] = scope;
-};
-/** The upstream answered, or failed: its first-byte timer is done. */
-const clearUpstreamTimer = (req: http.IncomingMessage | undefined): void => {
-  if (req) clearTimeout((req as WithScope)[TIMER]);
 };
 
 class UpstreamTimeout extends Error {
@@ -49,6 +46,7 @@ interface Upstream {
   web: ProxyServer;
   ws: ProxyServer;
   agent: http.Agent;
+  firstByte: Deadlines<http.IncomingMessage>;
 }
 
 export function createUpstreams(services: readonly ServiceConfig[], options: { maxSockets: number; logger: Logger }): Upstreams {
@@ -64,14 +62,18 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
     const web = new ProxyServer({ ...common, agent });
     const ws = new ProxyServer({ ...common, ws: true, upgradeTimeout: service.timeoutMs });
 
-    // Cleared by the proxy's own response and error events rather than by listeners on every request.
-    // A request the client abandons keeps its timer until it fires on the closed request, a no-op;
-    // unref'd so it never holds the process open.
+    // Ended by the proxy's own response and error events rather than by listeners on every request.
+    // A request the client abandons keeps its deadline until it fires on the closed request, a no-op.
+    const firstByte = createDeadlines<http.IncomingMessage>({
+      ms: service.timeoutMs,
+      onExpired: (req) => (req as WithScope)[PROXY_REQ]?.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)),
+    });
     web.on('proxyReq', (proxyReq, req) => {
-      (req as WithScope)[TIMER] = setTimeout(() => proxyReq.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)), service.timeoutMs).unref();
+      (req as WithScope)[PROXY_REQ] = proxyReq;
+      firstByte.watch(req);
     });
     web.on('proxyRes', (proxyRes, req) => {
-      clearUpstreamTimer(req);
+      firstByte.done(req);
       const scope = scopeOf(req);
       if (!scope) return;
       const length = Number(proxyRes.headers['content-length']);
@@ -79,7 +81,7 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
       else proxyRes.on('data', (chunk: Buffer) => (scope.bytesOut += chunk.length));
     });
     const onError = (error: Error, req?: http.IncomingMessage, res?: http.ServerResponse | Socket) => {
-      clearUpstreamTimer(req);
+      if (req) firstByte.done(req);
       const scope = req ? scopeOf(req) : undefined;
       const timedOut = error instanceof UpstreamTimeout;
       logger.warn({ service: service.id, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } }, timedOut ? 'upstream timed out' : 'upstream failed');
@@ -91,7 +93,7 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
     };
     web.on('error', onError);
     ws.on('error', onError);
-    byService.set(service.id, { service, web, ws, agent });
+    byService.set(service.id, { service, web, ws, agent, firstByte });
   }
 
   const upstreamOf = (scope: RequestScope): Upstream => {
@@ -110,7 +112,10 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
       upstreamOf(scope).ws.ws(scope.req, scope.socket!, {}, scope.head).catch(() => undefined);
     },
     close() {
-      for (const upstream of byService.values()) upstream.agent.destroy();
+      for (const upstream of byService.values()) {
+        upstream.firstByte.close();
+        upstream.agent.destroy();
+      }
     },
   };
 }

@@ -128,3 +128,28 @@ describe('return URLs and cookies', () => {
     expect(setCookie(http, http.sessionName, 'v', 60)).not.toMatch(/Secure/);
   });
 });
+
+describe('deadlines (one timer for every waiting request)', () => {
+  it('fires expired items once, in order, and never the ones that are done', async () => {
+    const { createDeadlines } = await import('../../gateway/deadlines.ts');
+    let at = 0;
+    const expired: string[] = [];
+    const deadlines = createDeadlines<string>({ ms: 100, onExpired: (item) => expired.push(item), now: () => at });
+    deadlines.watch('a');
+    at = 10;
+    deadlines.watch('b');
+    deadlines.watch('c');
+    deadlines.done('b');
+    at = 105; // a is due, c is not
+    await new Promise((resolve) => setTimeout(resolve, 40)); // a sweep runs (every 10 ms for 100 ms deadlines)
+    expect(expired).toEqual(['a']);
+    at = 200;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(expired).toEqual(['a', 'c']);
+    deadlines.watch('d');
+    deadlines.close();
+    at = 1000;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(expired).toEqual(['a', 'c']);
+  });
+});
