@@ -38,7 +38,7 @@ export interface UsageJournal {
   append(entry: EncodedLedgerEntry): boolean;
   /** Writes the appended lines now; false when the disk refused them. */
   commit(): boolean;
-  /** Resolves once every record appended so far is written (at the next commit). */
+  /** Resolves once every record appended so far is written, at the next commit (or that write failed: `writable` is then false). */
   committed(): Promise<void>;
   /** Closes the open segment and returns it; undefined when no segment is open. */
   seal(): JournalSegment | undefined;
