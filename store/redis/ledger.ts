@@ -45,7 +45,9 @@ export class RedisLedger implements Ledger {
         const e = encoded[j];
         lines.push(`${e.id}\t${e.time}\t${e.time} ${e.data}`);
       }
-      added += Number(await this.scripts.run('portaLedgerAppend', [k.data, k.time, k.log, k.seq], [lines.join('\n')]));
+      // A Buffer, not a string: ioredis handed a large string kept it (and the batch) alive through
+      // V8's minor GCs, 12 ms scavenges on the gateway's core; as a Buffer it is written as it is.
+      added += Number(await this.scripts.run('portaLedgerAppend', [k.data, k.time, k.log, k.seq], [Buffer.from(lines.join('\n'))]));
     }
     return added;
   }

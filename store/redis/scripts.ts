@@ -222,7 +222,7 @@ return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)`,
 } as const;
 
 export type ScriptName = keyof typeof LUA;
-type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+type ScriptFn = (...args: Array<string | number | Buffer>) => Promise<unknown>;
 
 /** Calls the registered scripts with keys and arguments. */
 export class Scripts {
@@ -236,7 +236,7 @@ export class Scripts {
     }
   }
 
-  run(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+  run(name: ScriptName, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
     const fn = (this.client as unknown as Record<ScriptName, ScriptFn>)[name];
     // Scripts declared with numberOfKeys -1 take the key count as their first argument.
     return LUA[name].numberOfKeys === -1 ? fn.call(this.client, keys.length, ...keys, ...args) : fn.call(this.client, ...keys, ...args);
