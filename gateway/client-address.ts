@@ -11,7 +11,8 @@ export interface ClientAddressResolver {
   resolve(remote: string, forwardedFor: string | string[] | undefined): string;
 }
 
-function bare(address: string): string {
+/** The address without the IPv4-mapped prefix (`::ffff:1.2.3.4` → `1.2.3.4`). */
+export function peerAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
@@ -25,7 +26,7 @@ export function createClientAddressResolver(trustedProxies: readonly string[]): 
   }
   const isTrusted = (address: string): boolean => {
     if (trustedProxies.length === 0 || !address) return false;
-    const a = bare(address);
+    const a = peerAddress(address);
     const family = isIP(a);
     if (family === 0) return false;
     return list.check(a, family === 6 ? 'ipv6' : 'ipv4');
@@ -33,18 +34,18 @@ export function createClientAddressResolver(trustedProxies: readonly string[]): 
   return {
     isTrusted,
     resolve(remote, forwardedFor) {
-      const direct = bare(remote);
+      const direct = peerAddress(remote);
       if (!forwardedFor || !isTrusted(direct)) return direct;
       const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
       for (let i = chain.length - 1; i >= 0; i--) {
-        const hop = bare(chain[i]);
+        const hop = peerAddress(chain[i]);
         if (isIP(hop) === 0) return direct; // garbage in the chain: trust nothing from it
         if (!isTrusted(hop)) return hop;
       }
-      return chain.length > 0 ? bare(chain[0]) : direct;
+      return chain.length > 0 ? peerAddress(chain[0]) : direct;
     },
   };
 }

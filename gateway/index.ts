@@ -113,7 +113,7 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
 
   function forward(scope: RequestScope<Identity>): void {
     if (!meter.accepting()) throw meteringDown();
-    prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
+    prepareUpstreamRequest(scope, cookies);
     countBytesIn(scope);
     const res = scope.res!;
     res.on('close', () => {
@@ -152,7 +152,7 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
 
   function forwardUpgrade(scope: RequestScope<Identity>): void {
     if (!meter.accepting()) throw meteringDown();
-    prepareUpstreamRequest(scope, ctx.clientAddress, cookies);
+    prepareUpstreamRequest(scope, cookies);
     const socket = scope.socket!;
     socket.once('close', () => {
       scope.status = 101;

@@ -62,6 +62,15 @@ export function createSharedRateLimiter(options: { counters: CounterStore; clock
     state.nextBlock = Math.min(cap, block * 2);
   }
 
+  /** One reservation in flight per key; `pending` says so until it settles. */
+  function startReservation(key: string, state: KeyState, limit: RateLimit): Promise<void> {
+    const pending = reserve(key, state, limit).finally(() => {
+      state.pending = undefined;
+    });
+    state.pending = pending;
+    return pending;
+  }
+
   function consume(key: string, limit: RateLimit): RateLimitResult | Promise<RateLimitResult> {
     const durationMs = limit.duration * 1000;
     const window = Math.floor(clock.now() / durationMs);
@@ -76,22 +85,14 @@ export function createSharedRateLimiter(options: { counters: CounterStore; clock
       // Reserve the next block while half of this one is left, so busy keys never wait for the store
       // (not for small blocks: small limits stay exact across processes).
       if (state.lastBlock >= AHEAD_FROM_BLOCK && state.local < state.lastBlock / 2 && !state.exhausted && !state.pending) {
-        const current = state;
-        current.pending = reserve(key, current, limit)
-          .catch(() => undefined) // the store is away: the request that runs out of points finds out (503)
-          .finally(() => {
-            current.pending = undefined;
-          });
+        // The store is away: the request that runs out of points finds out (503).
+        startReservation(key, state, limit).catch(() => undefined);
       }
       return allowed;
     }
     if (state.exhausted) return refused(window, durationMs);
-    const current = state;
     // Concurrent requests of one key wait for one reservation instead of each making their own.
-    current.pending ??= reserve(key, current, limit).finally(() => {
-      current.pending = undefined;
-    });
-    return current.pending.then(() => consume(key, limit));
+    return (state.pending ?? startReservation(key, state, limit)).then(() => consume(key, limit));
   }
 
   return { consume };

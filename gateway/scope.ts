@@ -38,6 +38,9 @@ export interface RequestScope<Identity = unknown> {
   query: string;
   /** The address of the client (X-Forwarded-For believed only from trusted proxies). */
   clientIp: string;
+  /** The address of the connection's other end, and whether it is one of `server.trustedProxies`. */
+  peerIp: string;
+  fromTrustedProxy: boolean;
   service?: ServiceConfig;
   principal?: Principal<Identity>;
   identity?: Identity;
@@ -67,6 +70,8 @@ export function newScope<Identity>(req: IncomingMessage, mode: RequestScope['mod
     path: '/',
     query: '',
     clientIp: '',
+    peerIp: '',
+    fromTrustedProxy: false,
     staleSessionCookie: false,
     bearerAttempt: false,
     identityHeaders: {},

@@ -6,19 +6,16 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestScope } from '../scope.ts';
-import type { ClientAddressResolver } from '../client-address.ts';
 import type { CookiePolicy } from '../session/cookie.ts';
 import { withoutCookie } from '../session/cookie.ts';
 
-export function prepareUpstreamRequest(scope: RequestScope, clientAddress: ClientAddressResolver, cookies: CookiePolicy): void {
+export function prepareUpstreamRequest(scope: RequestScope, cookies: CookiePolicy): void {
   const { req } = scope;
   const headers = req.headers;
   const service = scope.service!;
   req.url = scope.path + scope.query;
 
-  const remote = req.socket.remoteAddress ?? '';
-  const trusted = clientAddress.isTrusted(remote);
-  const direct = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+  const trusted = scope.fromTrustedProxy;
 
   // One pass into a new object rather than deletes on the parsed one: deleting properties turns an
   // object into a slow dictionary, which every later read and the proxy's copy of it then pay for.
@@ -40,7 +37,7 @@ export function prepareUpstreamRequest(scope: RequestScope, clientAddress: Clien
   for (const name in scope.identityHeaders) out[name] = scope.identityHeaders[name];
 
   const priorFor = trusted ? headers['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] = priorFor ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${direct}` : direct;
+  out['x-forwarded-for'] = priorFor ? `${Array.isArray(priorFor) ? priorFor.join(', ') : priorFor}, ${scope.peerIp}` : scope.peerIp;
   out['x-real-ip'] = scope.clientIp;
   if (!trusted || !headers['x-forwarded-proto']) out['x-forwarded-proto'] = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
   if (!trusted || !headers['x-forwarded-host']) out['x-forwarded-host'] = headers.host ?? '';

@@ -7,6 +7,7 @@ import type { GatewayContext } from '../context.ts';
 import type { RequestScope } from '../scope.ts';
 import { normaliseRequestPath } from './normalise-path.ts';
 import { hostOf } from './match-route.ts';
+import { peerAddress } from '../client-address.ts';
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -14,6 +15,8 @@ export function resolveRequest(ctx: GatewayContext) {
   return function resolveRequestStep(scope: RequestScope): void {
     const { req } = scope;
     const remote = req.socket.remoteAddress ?? '';
+    scope.peerIp = peerAddress(remote);
+    scope.fromTrustedProxy = ctx.clientAddress.isTrusted(remote);
     scope.clientIp = ctx.clientAddress.resolve(remote, req.headers['x-forwarded-for']);
     if (scope.mode === 'forward-auth') {
       const h = req.headers;
