@@ -23,6 +23,8 @@ import type { EncodedLedgerEntry } from '../store/types.ts';
 export interface JournalSegment {
   name: string;
   path: string;
+  /** False when a write to it failed: some of its records exist only in the recorder's memory. */
+  complete?: boolean;
 }
 
 export interface UsageJournal {
@@ -177,6 +179,7 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
   let pending = '';
   let commitTimer: NodeJS.Timeout | undefined;
   let waiters: Array<() => void> = [];
+  let openIncomplete = false;
 
   /** Writes the pending lines to the open segment (opening one if needed); false when the disk refused. */
   function commit(): boolean {
@@ -197,7 +200,9 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
       // A short write is rare (a full disk): finish it, or fail.
       for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
     } catch (err) {
-      // The lines are lost to the journal, not to the recorder: it still holds them in memory.
+      // The lines are lost to the journal, not to the recorder: it still holds them in memory, and
+      // keeps them there when this segment is sealed (it cannot be read back whole).
+      if (open) openIncomplete = true;
       return fail(err);
     }
     if (!writable) logger.info({ dir }, 'usage journal writable again');
@@ -248,7 +253,9 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
       }
       fd = undefined;
       open = undefined;
-      return sealed;
+      const complete = !openIncomplete;
+      openIncomplete = false;
+      return complete ? sealed : { ...sealed, complete };
     },
     leftovers() {
       const list = previous;

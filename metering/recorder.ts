@@ -174,7 +174,8 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     const segment = journal.seal();
     if (segment === undefined) return; // cannot happen: every record in `current` was written to the open segment
     // Past the buffer limit, keep only the count: the records are on disk and are read back when flushed.
-    const keep = inMemory <= bufferLimit;
+    // Unless a write to the segment failed: then memory holds the only whole copy.
+    const keep = inMemory <= bufferLimit || segment.complete === false;
     if (!keep) inMemory -= current.length;
     queue.push({ segment, records: keep ? current : undefined, count: current.length, failedBefore: false });
     current = [];

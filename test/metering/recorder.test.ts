@@ -185,6 +185,27 @@ describe('usage recorder over the embedded ledger', () => {
     expect((await idsIn(ledger, USAGE_STREAM)).size).toBe(70);
   });
 
+  it('keeps a batch in memory past the buffer limit when a write to its journal segment failed', async () => {
+    const journal = openJournal(join(dir, 'journal'), silentLogger);
+    // A segment one of whose group writes failed: its file lacks records (here: all of them).
+    const failing = {
+      ...journal,
+      dir: journal.dir,
+      writable: true,
+      seal: () => {
+        const segment = journal.seal();
+        if (segment) writeFileSync(segment.path, '');
+        return segment && { ...segment, complete: false };
+      },
+    };
+    recorder = createUsageRecorder({ ledger, journal: failing, clock, logger: silentLogger, flushIntervalMs: 60_000, flushBatchSize: 1000, bufferLimit: 0 });
+    for (let i = 0; i < 30; i++) expect(recorder.record(use(i))).toBe(true);
+    ledger.failNext(1); // the first append fails: the batch waits, and must not be read back from the file
+    expect(await recorder.flush()).toBe(false);
+    expect(await recorder.flush()).toBe(true);
+    expect((await idsIn(ledger, USAGE_STREAM)).size).toBe(30);
+  });
+
   it('refuses records and turns unhealthy when the journal cannot be written', async () => {
     const locked = join(dir, 'not-a-folder');
     writeFileSync(locked, 'a file where the journal folder should go'); // fails even for root, unlike chmod
