@@ -4,6 +4,7 @@
  * Nextcloud silently ignores a number.
  */
 import type { Account, Membership } from '../../directory/types.ts';
+import { profileClaims } from '../../directory/profile-claims.ts';
 
 /** A plan and storage quota for an account; supplied by policies/metering, see `createIdp`. */
 export interface Entitlements {
@@ -47,12 +48,7 @@ export interface ClaimSource {
 export function accountClaims({ account, memberships, entitlements, groupsPrefix }: ClaimSource): Record<string, unknown> {
   const quota = String(entitlements.quota);
   const claims: Record<string, unknown> = {
-    sub: account.id,
-    email: account.email,
-    email_verified: account.emailVerified,
-    name: account.name,
-    preferred_username: account.username,
-    groups: memberships.map((m) => `${groupsPrefix}${m.collectiveId}`),
+    ...profileClaims(account, memberships, groupsPrefix),
     plan: entitlements.plan,
     // Fail closed on a malformed quota: "none" would be unlimited, so send the smallest valid value instead.
     quota: isNextcloudQuota(quota) ? quota : '0 B',

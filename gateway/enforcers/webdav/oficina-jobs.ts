@@ -11,6 +11,7 @@ import type { Stores } from '../../../store/types.ts';
 import type { Clock } from '../../../kernel/clock.ts';
 import type { Logger } from '../../../kernel/logger.ts';
 import type { Directory } from '../../../directory/types.ts';
+import { profileClaims } from '../../../directory/profile-claims.ts';
 import type { UsageInput } from '../../../metering/types.ts';
 import type { PolicyDocument, Subscription } from '../../../policies/index.ts';
 import { entitlementsOf, identityOf, limitsFor, anonymousIdentity } from '../../../policies/index.ts';
@@ -36,15 +37,7 @@ export function directoryClaims(directory: Pick<Directory, 'getAccount' | 'membe
   return async (subject: string): Promise<Claims | undefined> => {
     const account = await directory.getAccount(subject);
     if (!account || account.status !== 'active') return undefined;
-    const memberships = await directory.membershipsOf(subject);
-    return {
-      sub: account.id,
-      email: account.email,
-      email_verified: account.emailVerified,
-      name: account.name,
-      preferred_username: account.username,
-      groups: memberships.map((m) => `${groupsPrefix}${m.collectiveId}`),
-    };
+    return profileClaims(account, await directory.membershipsOf(subject), groupsPrefix);
   };
 }
 
