@@ -123,13 +123,7 @@ export class EmbeddedDirectory implements Directory, DirectoryTransfer {
     const name = validName(input.name);
     const passwordHash = input.password === undefined ? undefined : await hashPassword(validPassword(input.password));
     const id = newId();
-    await this.claim(`u:${username}`, id, usernameTaken);
-    try {
-      await this.claim(`e:${email}`, id, emailTaken);
-    } catch (error) {
-      await this.documents.write([{ collection: LOGINS, id: `u:${username}`, doc: undefined }]);
-      throw error;
-    }
+    await this.claimLogins(id, username, email);
     const record: AccountRecord = {
       id,
       username,
@@ -143,6 +137,17 @@ export class EmbeddedDirectory implements Directory, DirectoryTransfer {
     };
     await this.documents.write([{ collection: ACCOUNTS, id, doc: record }]);
     return publicAccount(record);
+  }
+
+  /** Claims the username and the email for a new account; neither stays claimed if the other is taken. */
+  private async claimLogins(accountId: string, username: string, email: string): Promise<void> {
+    await this.claim(`u:${username}`, accountId, usernameTaken);
+    try {
+      await this.claim(`e:${email}`, accountId, emailTaken);
+    } catch (error) {
+      await this.documents.write([{ collection: LOGINS, id: `u:${username}`, doc: undefined }]);
+      throw error;
+    }
   }
 
   /** Claims a unique login key for `accountId`, atomically; throws `taken()` if another account holds it. */
@@ -232,13 +237,7 @@ export class EmbeddedDirectory implements Directory, DirectoryTransfer {
       passwordHash = argon2Phc(input.passwordHash);
     }
     if (await this.documents.get<AccountRecord>(ACCOUNTS, id)) throw accountExists();
-    await this.claim(`u:${username}`, id, usernameTaken);
-    try {
-      await this.claim(`e:${email}`, id, emailTaken);
-    } catch (error) {
-      await this.documents.write([{ collection: LOGINS, id: `u:${username}`, doc: undefined }]);
-      throw error;
-    }
+    await this.claimLogins(id, username, email);
     const record: AccountRecord = {
       id,
       username,

@@ -276,12 +276,8 @@ export class LdapDirectory implements Directory, DirectoryTransfer {
     return pageOf(accounts, (a) => a.username, options);
   }
 
-  async createAccount(input: NewAccount): Promise<Account> {
-    this.writable();
-    const username = validUsername(input.username);
-    const email = validEmail(input.email);
-    const name = validName(input.name);
-    if (input.password !== undefined) validPassword(input.password);
+  /** Refuses a username or email another account already uses (the username is reported first). */
+  private async refuseTakenLogins(username: string, email: string): Promise<void> {
     const clash = await this.search(
       this.usersDn,
       new OrFilter({ filters: [new EqualityFilter({ attribute: this.attr.username, value: username }), new EqualityFilter({ attribute: this.attr.email, value: email })] }),
@@ -289,6 +285,15 @@ export class LdapDirectory implements Directory, DirectoryTransfer {
     );
     if (clash.some((e) => normaliseLogin(value(e, this.attr.username) ?? '') === username)) throw usernameTaken();
     if (clash.length) throw emailTaken();
+  }
+
+  async createAccount(input: NewAccount): Promise<Account> {
+    this.writable();
+    const username = validUsername(input.username);
+    const email = validEmail(input.email);
+    const name = validName(input.name);
+    if (input.password !== undefined) validPassword(input.password);
+    await this.refuseTakenLogins(username, email);
     const dn = childDn(this.attr.username, username, this.usersDn);
     await this.connection.run(async (client) => {
       try {
@@ -450,13 +455,7 @@ export class LdapDirectory implements Directory, DirectoryTransfer {
       userPassword = phc ? `{ARGON2}${phc}` : input.passwordHash;
     }
     if (await this.entryById(id)) throw accountExists();
-    const clash = await this.search(
-      this.usersDn,
-      new OrFilter({ filters: [new EqualityFilter({ attribute: this.attr.username, value: username }), new EqualityFilter({ attribute: this.attr.email, value: email })] }),
-      [this.attr.username],
-    );
-    if (clash.some((e) => normaliseLogin(value(e, this.attr.username) ?? '') === username)) throw usernameTaken();
-    if (clash.length) throw emailTaken();
+    await this.refuseTakenLogins(username, email);
     const dn = childDn(this.attr.username, username, this.usersDn);
     // Narrowing flags first (groupOfNames may list a DN before its entry exists): the entry never
     // exists, even for a moment, looking verified or active when it should not.
