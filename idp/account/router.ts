@@ -13,11 +13,12 @@ import type { Clock } from '../../kernel/clock.ts';
 import { AppError } from '../../kernel/errors.ts';
 import type { AccountFlows, RegistrationMode } from '../../directory/accounts/account-flows.ts';
 import type { Directory } from '../../directory/types.ts';
-import { isLanguage, LANG_COOKIE, pickLanguage, translate, type Language, type MessageKey } from '../i18n/index.ts';
-import { SECURITY_HEADERS, errorPage, type PageContext } from '../interactions/pages.ts';
+import { translate, type MessageKey } from '../i18n/index.ts';
+import { languageOf, sendPage as send } from '../page-response.ts';
+import { errorPage, type PageContext } from '../interactions/pages.ts';
 import { isUnavailable } from '../provider/unavailable.ts';
 import { LoginThrottledError, type LimiterFactory, type ThrottleSettings } from '../regulation/login-throttle.ts';
-import { formToken, formTokenValid, readCookie } from './csrf.ts';
+import { formToken, formTokenValid } from './csrf.ts';
 import { fieldErrorsOf, validateFields } from './form-errors.ts';
 import {
   DEFAULT_RETURN,
@@ -67,18 +68,6 @@ export function safeReturn(value: unknown): string {
   if (typeof value !== 'string' || value.length > 512) return DEFAULT_RETURN;
   if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /\p{Cc}/u.test(value)) return DEFAULT_RETURN;
   return value;
-}
-
-function languageOf(req: Request, res: Response): Language {
-  const query = req.query.lang;
-  if (isLanguage(query)) {
-    res.cookie(LANG_COOKIE, query, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 86400 * 1000, secure: req.secure });
-  }
-  return pickLanguage({ query, cookie: readCookie(req, LANG_COOKIE), acceptLanguage: req.get('accept-language') });
-}
-
-function send(res: Response, status: number, body: string): void {
-  res.status(status).set(SECURITY_HEADERS).type('html').send(body);
 }
 
 function str(value: unknown): string {

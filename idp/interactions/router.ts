@@ -14,8 +14,9 @@ import type { Clock } from '../../kernel/clock.ts';
 import type { ClientRegistry } from '../provider/clients.ts';
 import { scopeOfClaim } from '../provider/claims.ts';
 import { LoginThrottledError, type LoginThrottle } from '../regulation/login-throttle.ts';
-import { pickLanguage, translate, LANG_COOKIE, isLanguage, type Language } from '../i18n/index.ts';
-import { ASSET_PATH, STYLESHEET, SECURITY_HEADERS, loginPage, consentPage, errorPage, type PageContext } from './pages.ts';
+import { translate } from '../i18n/index.ts';
+import { languageOf, sendPage as send } from '../page-response.ts';
+import { ASSET_PATH, STYLESHEET, loginPage, consentPage, errorPage, type PageContext } from './pages.ts';
 import { isUnavailable } from '../provider/unavailable.ts';
 import { signIns } from '../metrics.ts';
 import { secondFactorRouter, webauthnScriptRoute, ACR_1FA, type SecondFactorDeps } from './second-factor.ts';
@@ -45,28 +46,6 @@ function csrfValid(keys: string[], uid: string, token: unknown): boolean {
   if (typeof token !== 'string' || token.length === 0) return false;
   // Check every key (rotation) without stopping early.
   return keys.map((key) => secretsEqual(csrfToken(key, uid), token)).includes(true);
-}
-
-function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
-}
-
-function languageOf(req: Request, res: Response): Language {
-  const query = req.query.lang;
-  if (isLanguage(query)) {
-    res.cookie(LANG_COOKIE, query, { path: '/', sameSite: 'lax', httpOnly: true, maxAge: 365 * 86400 * 1000, secure: req.secure });
-  }
-  return pickLanguage({ query, cookie: readCookie(req, LANG_COOKIE), acceptLanguage: req.get('accept-language') });
-}
-
-function send(res: Response, status: number, body: string): void {
-  res.status(status).set(SECURITY_HEADERS).type('html').send(body);
 }
 
 type Handler = (req: Request, res: Response, page: PageContext) => Promise<void>;

@@ -74,6 +74,20 @@ describe('interaction pages', () => {
     expect(later.body).toContain('<html lang="ca">');
   });
 
+  it('takes a malformed language cookie as no choice rather than failing the page', async () => {
+    const browser = new Browser({ 'x-forwarded-for': '198.51.100.203' });
+    const cfg = await h.client(NEXTCLOUD.clientId);
+    const p = await pkce();
+    const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: NEXTCLOUD.redirectUri, scope: 'openid email', code_challenge: p.challenge, code_challenge_method: 'S256', state: p.state });
+    const interaction = new URL((await browser.request(url.href)).location!);
+    const res = await fetch(interaction, {
+      headers: { cookie: `${browser.cookieHeader(interaction)}; porta_lang=%E0%A4%A`, 'accept-language': 'ca', 'x-forwarded-for': '198.51.100.203' },
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<html lang="ca">');
+  });
+
   it('refuses a form without the right CSRF token', async () => {
     const browser = new Browser({ 'x-forwarded-for': '198.51.100.2' });
     const page = await loginPage(browser);
