@@ -51,7 +51,7 @@ export interface RequestScope<Identity = unknown> {
   decision?: GatewayDecision;
   rateLimit?: RateLimit;
   /** Headers to add upstream (or, in forward-auth, to answer with). */
-  identityHeaders: Record<string, string>;
+  identityHeaders: Readonly<Record<string, string>>;
   bytesIn: number;
   bytesOut: number;
   status: number;

@@ -39,7 +39,7 @@ function limitsOf(scope: RequestScope): EnforcedLimits | undefined {
 
 /** How the upstream knows the caller: the identity headers, plus Basic credentials a sync client sent, or the access token when the service takes it. */
 function upstreamHeadersOf(scope: RequestScope, service: ServiceConfig): Record<string, string> {
-  const headers = identityHeadersFor(service.identityHeaders, scope.principal);
+  const headers = { ...identityHeadersFor(service.identityHeaders, scope.principal) };
   const authorization = scope.req.headers.authorization;
   if (authorization && /^basic /i.test(authorization)) headers.authorization = authorization;
   if (service.passAccessToken && scope.principal?.accessToken) headers.authorization = `Bearer ${scope.principal.accessToken}`;

@@ -16,18 +16,24 @@ function clean(value: unknown): string | undefined {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
 
-/** Headers per claims object and style: a cached session or token reuses them instead of rebuilding them per request. */
+/**
+ * Headers per claims object and style: a cached session or token reuses them instead of rebuilding them
+ * per request. The keys live as long as those caches (old objects), so this WeakMap does not have the
+ * young-key cost described in upstreams.ts.
+ */
 const computed = new WeakMap<object, Partial<Record<ServiceConfig['identityHeaders'], Record<string, string>>>>();
 
-export function identityHeadersFor(style: ServiceConfig['identityHeaders'], principal: Principal | undefined): Record<string, string> {
-  if (!principal || style === 'none') return {};
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Shared by every request of the same claims: read it, copy it to change it. */
+export function identityHeadersFor(style: ServiceConfig['identityHeaders'], principal: Principal | undefined): Readonly<Record<string, string>> {
+  if (!principal || style === 'none') return NONE;
   let byStyle = computed.get(principal.claims);
   if (!byStyle) {
     byStyle = {};
     computed.set(principal.claims, byStyle);
   }
-  // A copy: callers may add to it (the enforcer adapter adds Authorization).
-  return { ...(byStyle[style] ??= build(style, principal)) };
+  return (byStyle[style] ??= Object.freeze(build(style, principal)));
 }
 
 function build(style: ServiceConfig['identityHeaders'], principal: Principal): Record<string, string> {
