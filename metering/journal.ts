@@ -18,13 +18,19 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../kernel/logger.ts';
-import type { EncodedLedgerEntry } from '../store/types.ts';
+import type { EncodedLedgerEntry, LedgerLines } from '../store/types.ts';
+import { parseLedgerLine } from '../store/ledger-entries.ts';
 
 export interface JournalSegment {
   name: string;
   path: string;
   /** False when a write to it failed: some of its records exist only in the recorder's memory. */
   complete?: boolean;
+}
+
+/** A segment just sealed, with its lines as written (the ledger takes them as they are). */
+export interface SealedSegment extends JournalSegment {
+  lines: LedgerLines;
 }
 
 export interface UsageJournal {
@@ -42,8 +48,11 @@ export interface UsageJournal {
   commit(): boolean;
   /** Resolves once every record appended so far is written, at the next commit (or that write failed: `writable` is then false). */
   committed(): Promise<void>;
-  /** Closes the open segment and returns it; undefined when no segment is open. */
-  seal(): JournalSegment | undefined;
+  /**
+   * Closes the open segment and returns it with its lines; undefined when nothing was appended since
+   * the last seal. Lines whose write failed are in `lines` all the same (and the segment is not `complete`).
+   */
+  seal(): SealedSegment | undefined;
   /** Segments adopted from processes that are gone, oldest first; handed over once. */
   leftovers(): JournalSegment[];
   /** The records of a sealed segment; a torn last line (a write cut by a kill) is skipped. */
@@ -111,16 +120,14 @@ function parseLine(line: string): EncodedLedgerEntry | undefined {
       return undefined;
     }
   }
-  const a = line.indexOf('\t');
-  const b = line.indexOf('\t', a + 1);
-  if (a <= 0 || b === -1) return undefined;
-  const json = line.slice(b + 1);
+  const entry = parseLedgerLine(line);
+  if (!entry) return undefined;
   try {
-    JSON.parse(json); // a line cut short by a kill is not whole JSON
+    JSON.parse(entry.json); // a line cut short by a kill is not whole JSON
   } catch {
     return undefined;
   }
-  return { id: line.slice(0, a), time: Number(line.slice(a + 1, b)), json };
+  return entry;
 }
 
 export function openJournal(root: string, logger: Logger): UsageJournal {
@@ -177,38 +184,59 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
 
   /** Lines appended and not yet written (group commit: one write for many records). */
   let pending = '';
+  let pendingCount = 0;
   let commitTimer: NodeJS.Timeout | undefined;
   let waiters: Array<() => void> = [];
   let openIncomplete = false;
+  /**
+   * The bytes of the open segment since it was opened, as written: sealed, they go to the ledger as
+   * they are. Bytes, not record objects: a record is garbage within COMMIT_EVERY_MS of `append()`
+   * however long the ledger takes (records kept as objects until the ledger answered made V8's minor
+   * GCs copy and promote megabytes under load; see docs/gateway.md).
+   */
+  let chunks: Buffer[] = [];
+  let chunkCount = 0;
 
-  /** Writes the pending lines to the open segment (opening one if needed); false when the disk refused. */
-  function commit(): boolean {
+  /**
+   * Writes the pending lines to the open segment (opening one if needed); false when the disk refused.
+   * `refuseLast`: the byte length of the last line, whose record is refused if the write fails.
+   */
+  function commit(refuseLast = 0): boolean {
     clearTimeout(commitTimer);
     commitTimer = undefined;
     const done = waiters;
     waiters = [];
     for (const resolve of done) queueMicrotask(resolve);
     if (pending === '') return writable;
-    const text = pending;
+    const bytes = Buffer.from(pending);
+    let count = pendingCount;
     pending = '';
+    pendingCount = 0;
+    open ??= segmentAt(seq++);
     try {
-      if (fd === undefined) {
-        open = segmentAt(seq++);
-        fd = fs.openSync(open.path, 'a');
-      }
-      const bytes = Buffer.from(text);
+      fd ??= fs.openSync(open.path, 'a');
       // A short write is rare (a full disk): finish it, or fail.
       for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
     } catch (err) {
-      // The lines are lost to the journal, not to the recorder: it still holds them in memory, and
-      // keeps them there when this segment is sealed (it cannot be read back whole).
-      if (open) openIncomplete = true;
+      // The lines are lost to the journal, not to the recorder: this segment's lines stay in memory
+      // and are marked incomplete, so they are not read back from the file. A refused last record
+      // is dropped.
+      openIncomplete = true;
+      count -= refuseLast > 0 ? 1 : 0;
+      keep(refuseLast > 0 ? bytes.subarray(0, bytes.length - refuseLast) : bytes, count);
       return fail(err);
     }
+    keep(bytes, count);
     if (!writable) logger.info({ dir }, 'usage journal writable again');
     writable = true;
     lastErrorCode = undefined;
     return true;
+  }
+
+  function keep(bytes: Buffer, count: number): void {
+    if (count === 0) return;
+    chunks.push(bytes);
+    chunkCount += count;
   }
 
   function commitPending(): void {
@@ -231,9 +259,12 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     },
     append(entry) {
       if (!locked) return fail(Object.assign(new Error('journal folder not opened'), { code: lastErrorCode ?? 'ENOLOCK' }));
-      pending += `${entry.id}\t${entry.time}\t${entry.json}\n`;
+      const line = `${entry.id}\t${entry.time}\t${entry.json}\n`;
+      pending += line;
+      pendingCount += 1;
       // While the disk refuses, write now: the caller learns at once whether this record is kept.
-      if (!writable || pending.length >= GROUP_COMMIT_BYTES) return commit();
+      if (!writable) return commit(Buffer.byteLength(line));
+      if (pending.length >= GROUP_COMMIT_BYTES) return commit();
       commitTimer ??= setTimeout(commitPending, COMMIT_EVERY_MS); // ref'd: a process ending on its own writes them first
       return true;
     },
@@ -244,18 +275,22 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     },
     seal() {
       commit();
-      if (fd === undefined || open === undefined) return undefined;
-      const sealed = open;
-      try {
-        fs.closeSync(fd);
-      } catch (err) {
-        logger.warn({ err, segment: sealed.name }, 'usage journal segment did not close cleanly');
+      if (open === undefined) return undefined;
+      const sealed: SealedSegment = { ...open, lines: { lines: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), count: chunkCount } };
+      if (fd !== undefined) {
+        try {
+          fs.closeSync(fd);
+        } catch (err) {
+          logger.warn({ err, segment: sealed.name }, 'usage journal segment did not close cleanly');
+        }
       }
+      if (openIncomplete) sealed.complete = false;
       fd = undefined;
       open = undefined;
-      const complete = !openIncomplete;
       openIncomplete = false;
-      return complete ? sealed : { ...sealed, complete };
+      chunks = [];
+      chunkCount = 0;
+      return sealed;
     },
     leftovers() {
       const list = previous;

@@ -18,7 +18,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../kernel/clock.ts';
 import { newId } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
-import type { EncodedLedgerEntry, Ledger } from '../store/types.ts';
+import type { EncodedLedgerEntry, Ledger, LedgerBatch, LedgerLines } from '../store/types.ts';
 import type { JournalSegment, UsageJournal } from './journal.ts';
 import { UNIT_KINDS, USAGE_STREAM, type UsageInput, type UsageUnits } from './types.ts';
 
@@ -72,8 +72,8 @@ export interface UsageRecorder {
 
 interface Batch {
   segment: JournalSegment;
-  /** Held in memory while under the buffer limit; otherwise read back from the segment. */
-  records?: EncodedLedgerEntry[];
+  /** Held in memory (as the journal wrote them) while under the buffer limit; otherwise read back from the segment. */
+  lines?: LedgerLines;
   count: number;
   failedBefore: boolean;
   inFlight?: boolean;
@@ -116,6 +116,9 @@ function validate(input: UsageInput): void {
   if (typeof input.subject !== 'string' || input.subject === '') throw new TypeError('A usage record needs a subject.');
   if (typeof input.service !== 'string' || input.service === '') throw new TypeError('A usage record needs a service.');
   if (input.kind !== 'request' && input.kind !== 'storage' && input.kind !== 'meeting') throw new TypeError(`Unknown usage kind "${String(input.kind)}".`);
+  // The journal line, and the ledger batch made of it, hold the id and time between tabs.
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '' || /[\x00-\x1f\x7f]/.test(input.id))) throw new TypeError('A usage record id must be a non-empty string without control characters.');
+  if (input.time !== undefined && (!Number.isSafeInteger(input.time) || input.time < 0)) throw new TypeError('A usage record time must be whole milliseconds since the epoch.');
 }
 
 /**
@@ -146,7 +149,8 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   const maxInFlight = options.maxInFlight ?? 4;
   const metrics = options.metrics ? createMetrics(options.metrics) : undefined;
 
-  let current: EncodedLedgerEntry[] = [];
+  /** Records in the journal's open segment. */
+  let current = 0;
   const queue: Batch[] = [];
   let inMemory = 0;
   let pending = 0;
@@ -170,15 +174,16 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   if (leftovers.length > 0) logger.info({ segments: leftovers.length, dir: journal.dir }, 'usage journal holds records from an earlier run; replaying them into the ledger');
 
   function seal(): void {
-    if (current.length === 0) return;
-    const segment = journal.seal();
-    if (segment === undefined) return; // cannot happen: every record in `current` was written to the open segment
+    if (current === 0) return;
+    const sealed = journal.seal();
+    if (sealed === undefined) return; // cannot happen: every record counted in `current` was appended to the open segment
+    const { lines, ...segment } = sealed;
     // Past the buffer limit, keep only the count: the records are on disk and are read back when flushed.
     // Unless a write to the segment failed: then memory holds the only whole copy.
     const keep = inMemory <= bufferLimit || segment.complete === false;
-    if (!keep) inMemory -= current.length;
-    queue.push({ segment, records: keep ? current : undefined, count: current.length, failedBefore: false });
-    current = [];
+    if (!keep) inMemory -= lines.count;
+    queue.push({ segment, lines: keep ? lines : undefined, count: lines.count, failedBefore: false });
+    current = 0;
   }
 
   function scheduleFlush(): void {
@@ -191,10 +196,11 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   }
 
   async function writeBatch(batch: Batch): Promise<boolean> {
-    let records = batch.records;
+    let records: LedgerBatch | undefined = batch.lines;
     if (records === undefined) {
+      let read: EncodedLedgerEntry[];
       try {
-        records = await journal.read(batch.segment);
+        read = await journal.read(batch.segment);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Someone removed the file: nothing left to write. Say so loudly; retrying cannot bring it back.
@@ -202,8 +208,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         setPending(-batch.count);
         return true;
       }
-      if (batch.count === 0) setPending(records.length); // a leftover: now we know its size
-      batch.count = records.length;
+      if (batch.count === 0) setPending(read.length); // a leftover: now we know its size
+      batch.count = read.length;
+      records = read;
     }
     let added: number;
     try {
@@ -222,7 +229,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       return false;
     }
     await journal.remove(batch.segment);
-    if (batch.records !== undefined) inMemory -= batch.count;
+    if (batch.lines !== undefined) inMemory -= batch.count;
     stats.written += added;
     metrics?.written.inc(added);
     setPending(-batch.count);
@@ -296,10 +303,10 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
         metrics?.refused.inc();
         return false;
       }
-      current.push(entry);
+      current += 1;
       inMemory += 1;
       setPending(1);
-      if (current.length >= flushBatchSize) {
+      if (current >= flushBatchSize) {
         seal();
         scheduleFlush();
       }
@@ -309,7 +316,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     async flush() {
       seal();
       await drain(true);
-      return queue.length === 0 && current.length === 0;
+      return queue.length === 0 && current === 0;
     },
     async close() {
       closed = true;

@@ -1,5 +1,5 @@
 /** Validation and encoding of ledger entries and cursors, shared by both Ledger implementations. */
-import type { EncodedLedgerEntry, LedgerEntry } from './types.ts';
+import type { EncodedLedgerEntry, LedgerBatch, LedgerEntry, LedgerLines } from './types.ts';
 import { toJson } from './serialise.ts';
 
 export interface EncodedEntry {
@@ -26,6 +26,33 @@ export function encodeEntries(entries: ReadonlyArray<LedgerEntry | EncodedLedger
     if (entry.data === null || typeof entry.data !== 'object') throw new TypeError(`entries[${i}].data must be an object.`);
     return { id: entry.id, time: entry.time, data: toJson(entry.data, `entries[${i}].data`) };
   });
+}
+
+export function isLedgerLines(batch: LedgerBatch): batch is LedgerLines {
+  return !Array.isArray(batch);
+}
+
+/** One `id <TAB> time <TAB> json` line; undefined when it is not one (a torn or foreign line). */
+export function parseLedgerLine(line: string): EncodedLedgerEntry | undefined {
+  const a = line.indexOf('\t');
+  const b = line.indexOf('\t', a + 1);
+  if (a <= 0 || b === -1) return undefined;
+  const time = Number(line.slice(a + 1, b));
+  if (!Number.isSafeInteger(time)) return undefined;
+  return { id: line.slice(0, a), time, json: line.slice(b + 1) };
+}
+
+/** The entries of a batch as objects (lines parsed; a line that is not one is an error). */
+export function entriesOf(batch: LedgerBatch): ReadonlyArray<LedgerEntry | EncodedLedgerEntry> {
+  if (!isLedgerLines(batch)) return batch;
+  const entries: EncodedLedgerEntry[] = [];
+  for (const line of batch.lines.toString('utf8').split('\n')) {
+    if (line === '') continue;
+    const entry = parseLedgerLine(line);
+    if (!entry) throw new TypeError(`lines[${entries.length}] is not "id<TAB>time<TAB>json".`);
+    entries.push(entry);
+  }
+  return entries;
 }
 
 /** A stream name is required (on Redis it is the hash tag that keeps a stream's keys in one slot). */

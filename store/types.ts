@@ -65,6 +65,19 @@ export interface EncodedLedgerEntry {
   json: string;
 }
 
+/**
+ * Entries already encoded as lines, `id <TAB> time <TAB> json <LF>` each (the usage journal's own
+ * lines, see metering/journal.ts): appended as bytes, without a JS object per entry. Its producer
+ * vouches for the format: ids without control characters, times as integers, json the JSON text of
+ * an object (JSON.stringify never writes a raw tab or newline).
+ */
+export interface LedgerLines {
+  lines: Buffer;
+  count: number;
+}
+
+export type LedgerBatch = ReadonlyArray<LedgerEntry | EncodedLedgerEntry> | LedgerLines;
+
 export interface LedgerPage {
   entries: LedgerEntry[];
   /** Pass back as `after` to read on; undefined at the end. */
@@ -74,7 +87,7 @@ export interface LedgerPage {
 /** An append-only, ordered log of records with ids (usage). */
 export interface Ledger {
   /** Appends entries; an entry whose id is already in the ledger is skipped. Returns how many were new. */
-  append(stream: string, entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): Promise<number>;
+  append(stream: string, entries: LedgerBatch): Promise<number>;
   /** Reads in append order. */
   read(stream: string, options?: { after?: string; limit?: number }): Promise<LedgerPage>;
   /** Entries with `from <= time < to`, in time order (id breaks ties). */

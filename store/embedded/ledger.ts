@@ -4,8 +4,8 @@
  * order (`ledger_log` for read, `ledger_time` for range; see database.ts), so a page costs the same
  * at the end of a month as at its start. `test/store/embedded-ledger.test.ts` pins the query plans.
  */
-import type { EncodedLedgerEntry, Ledger, LedgerEntry, LedgerPage } from '../types.ts';
-import { assertStream, encodeEntries, parseCursor, readLimit } from '../ledger-entries.ts';
+import type { Ledger, LedgerBatch, LedgerEntry, LedgerPage } from '../types.ts';
+import { assertStream, encodeEntries, entriesOf, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { SqliteDatabase } from './database.ts';
 
 interface LedgerRow {
@@ -45,9 +45,9 @@ export class SqliteLedger implements Ledger {
     };
   }
 
-  async append(stream: string, entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): Promise<number> {
+  async append(stream: string, entries: LedgerBatch): Promise<number> {
     assertStream(stream);
-    const encoded = encodeEntries(entries);
+    const encoded = encodeEntries(entriesOf(entries));
     if (encoded.length === 0) return 0;
     return this.db.transaction(() => {
       let added = 0;

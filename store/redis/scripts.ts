@@ -69,8 +69,8 @@ return redis.call('INCRBYFLOAT', KEYS[1], ARGV[2])`,
   },
   /**
    * KEYS data hash, time zset, log zset, seq counter; ARGV[1] the entries, one per line as
-   * `id <TAB> time <TAB> payload` (ids hold no control characters and JSON payloads no raw newline:
-   * encodeEntries checks both). One argument rather than three per entry: encoding thousands of
+   * `id <TAB> time <TAB> json` (the usage journal's lines; ids hold no control characters and JSON no
+   * raw newline); the hash keeps `time json`. One argument rather than three per entry: encoding thousands of
    * arguments cost the writer ~2 µs an entry in the client library, on the request path's core.
    * Returns how many were new. One HMGET finds the ids already present (skipped, not counted; within
    * the batch the first of a repeated id wins, as HSETNX would), then one HSET, one ZADD per index
@@ -87,7 +87,7 @@ while at <= len do
   local tab1 = find(blob, '\\t', at, true)
   local tab2 = find(blob, '\\t', tab1 + 1, true)
   n = n + 1
-  ids[n] = sub(blob, at, tab1 - 1); times[n] = sub(blob, tab1 + 1, tab2 - 1); payloads[n] = sub(blob, tab2 + 1, eol - 1)
+  ids[n] = sub(blob, at, tab1 - 1); times[n] = sub(blob, tab1 + 1, tab2 - 1); payloads[n] = times[n] .. ' ' .. sub(blob, tab2 + 1, eol - 1)
   at = eol + 1
 end
 -- Commands get at most ${LUA_BATCH} arguments (unpack is bounded by the Lua C stack).

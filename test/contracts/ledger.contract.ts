@@ -65,6 +65,30 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       await expect(h.stores.ledger.append(stream, [{ id: 'e2', time: T0, json: '"not an object"' }])).rejects.toThrow(/entries\[0\]\.json/);
     });
 
+    it('takes a batch as journal lines (id, time, json between tabs), in chunks, idempotently', async () => {
+      const stream = unique('usage');
+      const data = { subject: 'acct-3', note: 'tab\tand newline\n inside', units: { requests: 1 } };
+      const count = 1203; // more than one append chunk
+      const text = Array.from({ length: count }, (_, i) => `l${i}\t${T0 + i}\t${JSON.stringify(data)}\n`).join('');
+      expect(await h.stores.ledger.append(stream, { lines: Buffer.from(text), count })).toBe(count);
+      expect(await h.stores.ledger.append(stream, { lines: Buffer.from(text), count })).toBe(0);
+      expect(await h.stores.ledger.count(stream)).toBe(count);
+      const first = (await h.stores.ledger.read(stream, { limit: 2 })).entries;
+      expect(first).toEqual([
+        { id: 'l0', time: T0, data },
+        { id: 'l1', time: T0 + 1, data },
+      ]);
+      const all = await collect(h.stores.ledger.range(stream, T0 + 1200, T0 + 2000));
+      expect(all.map((e) => e.id)).toEqual(['l1200', 'l1201', 'l1202']);
+    });
+
+    it('refuses lines that are not "id<TAB>time<TAB>json" and writes none of them', async () => {
+      const stream = unique('usage');
+      const lines = Buffer.from(`ok1\t${T0}\t{}\nno tabs here\n`);
+      await expect(h.stores.ledger.append(stream, { lines, count: 2 })).rejects.toThrow();
+      expect(await h.stores.ledger.count(stream)).toBe(0);
+    });
+
     it('is idempotent by id: a retried batch counts once', async () => {
       const stream = unique('usage');
       const batch = [entry('a', T0), entry('b', T0 + 1), entry('c', T0 + 2)];

@@ -1,5 +1,5 @@
 /** A fault injector over a real Ledger: the next appends fail, before or after the real write. */
-import type { Ledger, LedgerEntry } from '../../store/types.ts';
+import type { Ledger, LedgerBatch } from '../../store/types.ts';
 
 export class FaultyLedger implements Ledger {
   readonly inner: Ledger;
@@ -15,7 +15,7 @@ export class FaultyLedger implements Ledger {
     this.failures = n;
     this.mode = mode;
   }
-  async append(stream: string, entries: LedgerEntry[]): Promise<number> {
+  async append(stream: string, entries: LedgerBatch): Promise<number> {
     this.calls += 1;
     if (this.failures > 0) {
       this.failures -= 1;

@@ -10,7 +10,8 @@
 import { systemClock } from '../../kernel/clock.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import { createEmbeddedStores } from '../../store/index.ts';
-import type { Ledger, LedgerEntry } from '../../store/types.ts';
+import type { Ledger, LedgerBatch } from '../../store/types.ts';
+import { entriesOf } from '../../store/ledger-entries.ts';
 import { openJournal } from '../../metering/journal.ts';
 import { createUsageRecorder } from '../../metering/recorder.ts';
 
@@ -18,14 +19,15 @@ const [dbPath, journalDir, hangOn] = process.argv.slice(2);
 const stores = await createEmbeddedStores({ path: dbPath });
 let appends = 0;
 const ledger: Ledger = {
-  async append(stream: string, entries: LedgerEntry[]) {
+  async append(stream: string, batch: LedgerBatch) {
     appends += 1;
     if (appends === Number(hangOn)) {
+      const entries = entriesOf(batch);
       await stores.ledger.append(stream, entries.slice(0, Math.floor(entries.length / 2)));
       process.stdout.write('mid-flush\n');
       return new Promise<number>(() => {}); // never answers
     }
-    return stores.ledger.append(stream, entries);
+    return stores.ledger.append(stream, batch);
   },
   read: (s, o) => stores.ledger.read(s, o),
   range: (s, f, t) => stores.ledger.range(s, f, t),
