@@ -103,8 +103,14 @@ async function ingest(stores: Stores, dir: string, redisUrl: string): Promise<{ 
 /** What `record()` costs the request path: the call alone, timed, with a ledger that only counts. */
 async function hotPath(dir: string): Promise<string[]> {
   let taken = 0;
-  const ledger = { append: async (_s: string, entries: unknown[]) => ((taken += entries.length), entries.length) } as unknown as Stores['ledger'];
-  const recorder = createUsageRecorder({ ledger, journal: openJournal(join(dir, 'hot-journal'), silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50_000 });
+  const ledger: Pick<Stores['ledger'], 'append'> = {
+    append: async (_s, batch) => {
+      const n = 'count' in batch ? batch.count : batch.length;
+      taken += n;
+      return n;
+    },
+  };
+  const recorder = createUsageRecorder({ ledger: ledger as Stores['ledger'], journal: openJournal(join(dir, 'hot-journal'), silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50_000 });
   const n = 100_000;
   let inCalls = 0;
   for (let done = 0; done < n; ) {
