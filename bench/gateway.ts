@@ -388,7 +388,16 @@ async function serveRole(role: string, options: Record<string, string & Record<s
         }, Number(process.env.BENCH_HEAP_SAMPLE) * 1000);
       }
       // With BENCH_LOG_DIR, the metering backlog once a second (records accepted, not yet in the ledger).
-      if (process.env.BENCH_LOG_DIR) setInterval(() => process.stdout.write(`pending ${recorder.stats().pending} written ${recorder.stats().written}\n`), 1000).unref();
+      // and the event loop's delay (p99 / max ms) over that second.
+      if (process.env.BENCH_LOG_DIR) {
+        const { monitorEventLoopDelay } = await import('node:perf_hooks');
+        const delay = monitorEventLoopDelay({ resolution: 1 });
+        delay.enable();
+        setInterval(() => {
+          process.stdout.write(`pending ${recorder.stats().pending} written ${recorder.stats().written} loop delay p99/max ms ${(delay.percentile(99) / 1e6).toFixed(1)}/${(delay.max / 1e6).toFixed(1)}\n`);
+          delay.reset();
+        }, 1000).unref();
+      }
       const server = http.createServer(gateway.handle);
       server.on('upgrade', gateway.upgrade);
       server.keepAliveTimeout = 65_000;
