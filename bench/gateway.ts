@@ -22,7 +22,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -99,6 +99,25 @@ function cpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU ms per thread kind (main, V8 workers, libuv pool; user/sys) of a child, for BENCH_LOG_DIR. */
+function threadTimes(child: ChildProcess): string {
+  const totals = new Map<string, [number, number]>();
+  try {
+    for (const task of readdirSync(`/proc/${child.pid}/task`)) {
+      const stat = readFileSync(`/proc/${child.pid}/task/${task}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const t = totals.get(name) ?? [0, 0];
+      t[0] += Number(fields[11]) * 10;
+      t[1] += Number(fields[12]) * 10;
+      totals.set(name, t);
+    }
+  } catch {
+    return `${child.pid}: gone`;
+  }
+  return `${child.spawnargs.find((a) => ['full', 'bare', 'upstream', 'idp', 'auth204'].includes(a)) ?? child.pid}: ${[...totals].map(([name, [u, s]]) => `${name} user ${u} sys ${s}`).join(', ')}`;
 }
 
 function toMs(value: string): number {
@@ -281,6 +300,7 @@ end
       ],
     };
   } finally {
+    if (process.env.BENCH_LOG_DIR) writeFileSync(join(process.env.BENCH_LOG_DIR, 'threads.txt'), children.map(threadTimes).join('\n'));
     for (const child of children) child.kill('SIGTERM');
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
