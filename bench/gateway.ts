@@ -307,6 +307,53 @@ end
   }
 }
 
+/** Ledger appends of line batches over a raw RESP socket (bench variant `BENCH_METER=rawsocket`). */
+async function rawLedgerAppend(redisUrl: string): Promise<(stream: string, batch: import('../store/types.ts').LedgerBatch) => Promise<number>> {
+  const net = await import('node:net');
+  const { LUA } = await import('../store/redis/scripts.ts');
+  const { RedisKeys } = await import('../store/redis/keys.ts');
+  const url = new URL(redisUrl);
+  const socket = net.connect(Number(url.port), url.hostname);
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const waiting: Array<(reply: string) => void> = [];
+  let buffered = '';
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1');
+    let end: number;
+    while ((end = buffered.indexOf('\r\n')) !== -1) {
+      const line = buffered.slice(0, end);
+      if (line.startsWith('$')) {
+        const length = Number(line.slice(1));
+        if (buffered.length < end + 2 + length + 2) break;
+        waiting.shift()?.(buffered.slice(end + 2, end + 2 + length));
+        buffered = buffered.slice(end + 2 + length + 2);
+      } else {
+        waiting.shift()?.(line);
+        buffered = buffered.slice(end + 2);
+      }
+    }
+  });
+  const command = (args: Array<string | Buffer>): Promise<string> => {
+    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+    for (const arg of args) {
+      const bytes = typeof arg === 'string' ? Buffer.from(arg) : arg;
+      parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'));
+    }
+    socket.write(Buffer.concat(parts));
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const sha = await command(['SCRIPT', 'LOAD', LUA.portaLedgerAppend.lua]);
+  const keys = new RedisKeys('bench:');
+  return async (stream, batch) => {
+    if (!('count' in batch)) throw new Error('rawsocket ledger takes line batches only');
+    const k = keys.ledger(stream);
+    const reply = await command(['EVALSHA', sha, '4', k.data, k.time, k.log, k.seq, batch.lines]);
+    if (!reply.startsWith(':')) throw new Error(`ledger append failed: ${reply}`);
+    return Number(reply.slice(1));
+  };
+}
+
 // ---- the server processes (this same file, run with `serve <role> <json>`) ----
 
 async function serveRole(role: string, options: Record<string, string & Record<string, unknown>>): Promise<void> {
@@ -375,8 +422,8 @@ async function serveRole(role: string, options: Record<string, string & Record<s
       // BENCH_METER=delay:<ms>: that ledger, answering after <ms>.
       const meter = process.env.BENCH_METER ?? '';
       const delayMs = meter.startsWith('delay:') ? Number(meter.slice(6)) : undefined;
-      const ledger =
-        meter === 'noledger' || delayMs !== undefined
+      const ledger: import('../store/types.ts').Ledger =
+        meter === 'noledger' || delayMs !== undefined || meter === 'rawsocket'
           ? {
               ...stores.ledger,
               append: (_stream: string, batch: import('../store/types.ts').LedgerBatch) => {
@@ -385,6 +432,10 @@ async function serveRole(role: string, options: Record<string, string & Record<s
               },
             }
           : stores.ledger;
+      // BENCH_METER=rawsocket: the Redis ledger's own append script, sent over a plain socket with RESP
+      // written by hand instead of through ioredis (to tell the client's cost from Redis's).
+      const appendRaw = meter === 'rawsocket' ? await rawLedgerAppend(options.redis) : undefined;
+      if (appendRaw) ledger.append = appendRaw;
       const recorder = createUsageRecorder({ ledger, journal: openJournal(options.journal, silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50000 });
       const gateway = await createGateway({
         config,

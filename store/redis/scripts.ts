@@ -12,7 +12,7 @@ import type { RedisClient } from './connect.ts';
  */
 const LUA_BATCH = 512;
 
-const LUA = {
+export const LUA = {
   /** KEYS[1] set; ARGV member, ttlMs (0 = none). Replaces a string; the TTL only grows. */
   portaAddToSet: {
     numberOfKeys: 1,
