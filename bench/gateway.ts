@@ -420,10 +420,14 @@ async function serveRole(role: string, options: Record<string, string & Record<s
       const policy = loadPolicyFile(TEST_POLICY).compiled;
       // BENCH_METER=noledger: the recorder and its journal as usual, a ledger that takes every batch at once.
       // BENCH_METER=delay:<ms>: that ledger, answering after <ms>.
+      // BENCH_METER=rawsocket: the Redis ledger's own append script, sent over a plain socket with RESP
+      // written by hand instead of through ioredis (to tell the client's cost from Redis's).
       const meter = process.env.BENCH_METER ?? '';
       const delayMs = meter.startsWith('delay:') ? Number(meter.slice(6)) : undefined;
       const ledger: import('../store/types.ts').Ledger =
-        meter === 'noledger' || delayMs !== undefined || meter === 'rawsocket'
+        meter === 'rawsocket'
+          ? { ...stores.ledger, append: await rawLedgerAppend(options.redis) }
+          : meter === 'noledger' || delayMs !== undefined
           ? {
               ...stores.ledger,
               append: (_stream: string, batch: import('../store/types.ts').LedgerBatch) => {
@@ -432,10 +436,6 @@ async function serveRole(role: string, options: Record<string, string & Record<s
               },
             }
           : stores.ledger;
-      // BENCH_METER=rawsocket: the Redis ledger's own append script, sent over a plain socket with RESP
-      // written by hand instead of through ioredis (to tell the client's cost from Redis's).
-      const appendRaw = meter === 'rawsocket' ? await rawLedgerAppend(options.redis) : undefined;
-      if (appendRaw) ledger.append = appendRaw;
       const recorder = createUsageRecorder({ ledger, journal: openJournal(options.journal, silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 100, flushBatchSize: 500, bufferLimit: 50000 });
       const gateway = await createGateway({
         config,

@@ -46,7 +46,15 @@ export function createMeter<Identity>(options: {
       };
       const collective = principal && collectiveOf ? collectiveOf(principal.identity as Identity, scope.service) : undefined;
       if (collective) record.collective = collective;
-      if (!recordUsage(record)) {
+      let kept: boolean;
+      try {
+        kept = recordUsage(record);
+      } catch (err) {
+        // Called from the response's `close` listener: a throw here would end the whole process.
+        logger.error({ err, service: record.service }, 'a usage record could not be made');
+        kept = false;
+      }
+      if (!kept) {
         refuseUntil = now + REFUSE_FOR_MS;
         logger.error({ service: record.service }, 'metering refused a usage record; refusing billable traffic for a moment');
       }

@@ -11,8 +11,9 @@
  *
  * The trade-off, accepted: points a process reserved but did not spend are lost to the others for
  * the rest of the window, so a key can be refused slightly early (by at most about 1.5 blocks per
- * process, the one being spent and the one reserved ahead), never late: the shared total never passes the limit. Windows are fixed (a client can
- * use the limit at the end of one window and again at the start of the next).
+ * process, the one being spent and the one reserved ahead), never late: the shared total never
+ * passes the limit. Windows are fixed (a client can use the limit at the end of one window and
+ * again at the start of the next).
  * When the store is unreachable the limiter rejects (the caller fails closed with 503).
  */
 import type { CounterStore } from '../store/types.ts';

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../kernel/logger.ts';
 import type { EncodedLedgerEntry, LedgerLines } from '../store/types.ts';
-import { parseLedgerLine } from '../store/ledger-entries.ts';
+import { ledgerLine, parseLedgerLine } from '../store/ledger-entries.ts';
 
 export interface JournalSegment {
   name: string;
@@ -259,7 +259,7 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     },
     append(entry) {
       if (!locked) return fail(Object.assign(new Error('journal folder not opened'), { code: lastErrorCode ?? 'ENOLOCK' }));
-      const line = `${entry.id}\t${entry.time}\t${entry.json}\n`;
+      const line = `${ledgerLine(entry.id, entry.time, entry.json)}\n`;
       pending += line;
       pendingCount += 1;
       // While the disk refuses, write now: the caller learns at once whether this record is kept.

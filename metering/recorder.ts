@@ -19,6 +19,7 @@ import type { Clock } from '../kernel/clock.ts';
 import { newId } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { EncodedLedgerEntry, Ledger, LedgerBatch, LedgerLines } from '../store/types.ts';
+import { isLedgerId } from '../store/ledger-entries.ts';
 import type { JournalSegment, UsageJournal } from './journal.ts';
 import { UNIT_KINDS, USAGE_STREAM, type UsageInput, type UsageUnits } from './types.ts';
 
@@ -117,7 +118,7 @@ function validate(input: UsageInput): void {
   if (typeof input.service !== 'string' || input.service === '') throw new TypeError('A usage record needs a service.');
   if (input.kind !== 'request' && input.kind !== 'storage' && input.kind !== 'meeting') throw new TypeError(`Unknown usage kind "${String(input.kind)}".`);
   // The journal line, and the ledger batch made of it, hold the id and time between tabs.
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '' || /[\x00-\x1f\x7f]/.test(input.id))) throw new TypeError('A usage record id must be a non-empty string without control characters.');
+  if (input.id !== undefined && !isLedgerId(input.id)) throw new TypeError('A usage record id must be a non-empty string without control characters.');
   if (input.time !== undefined && (!Number.isSafeInteger(input.time) || input.time < 0)) throw new TypeError('A usage record time must be whole milliseconds since the epoch.');
 }
 

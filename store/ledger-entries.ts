@@ -8,8 +8,18 @@ export interface EncodedEntry {
   data: string;
 }
 
-/** Ids are written between separators (tab, newline) by the Redis ledger. */
+/** Ids are written between separators (tab, newline) in journal lines and Redis batches. */
 const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** True for an id a ledger line can hold: non-empty, no control characters. */
+export function isLedgerId(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && !CONTROL.test(id);
+}
+
+/** The line of one entry, `id <TAB> time <TAB> json` (no newline): the journal's and the Redis append script's format. */
+export function ledgerLine(id: string, time: number, json: string): string {
+  return `${id}\t${time}\t${json}`;
+}
 
 export const DEFAULT_READ_LIMIT = 100;
 export const MAX_READ_LIMIT = 1000;
@@ -17,10 +27,11 @@ export const MAX_READ_LIMIT = 1000;
 /** Checks and encodes every entry before anything is written, so a bad entry writes none of the batch. */
 export function encodeEntries(entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>): EncodedEntry[] {
   return entries.map((entry, i) => {
-    if (typeof entry.id !== 'string' || entry.id.length === 0 || CONTROL.test(entry.id)) throw new TypeError(`entries[${i}].id must be a non-empty string without control characters.`);
+    if (!isLedgerId(entry.id)) throw new TypeError(`entries[${i}].id must be a non-empty string without control characters.`);
     if (!Number.isSafeInteger(entry.time) || entry.time < 0) throw new TypeError(`entries[${i}].time must be milliseconds since the epoch, got ${String(entry.time)}.`);
     if ('json' in entry) {
-      if (typeof entry.json !== 'string' || !entry.json.startsWith('{')) throw new TypeError(`entries[${i}].json must be the JSON text of an object.`);
+      // A raw newline would cut the entry's line in two: a batch no ledger could ever take.
+      if (typeof entry.json !== 'string' || !entry.json.startsWith('{') || entry.json.includes('\n')) throw new TypeError(`entries[${i}].json must be the JSON text of an object, on one line.`);
       return { id: entry.id, time: entry.time, data: entry.json };
     }
     if (entry.data === null || typeof entry.data !== 'object') throw new TypeError(`entries[${i}].data must be an object.`);

@@ -12,7 +12,7 @@
  * last (time, id) returned, so no page skips over the ones before it.
  */
 import type { EncodedLedgerEntry, Ledger, LedgerBatch, LedgerEntry, LedgerPage } from '../types.ts';
-import { assertStream, encodeEntries, isLedgerLines, parseCursor, readLimit } from '../ledger-entries.ts';
+import { assertStream, encodeEntries, isLedgerLines, ledgerLine, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { RedisClient } from './connect.ts';
 import type { RedisKeys } from './keys.ts';
 import type { Scripts } from './scripts.ts';
@@ -42,7 +42,7 @@ function* encodedChunks(entries: ReadonlyArray<LedgerEntry | EncodedLedgerEntry>
   const encoded = encodeEntries(entries);
   for (let i = 0; i < encoded.length; i += APPEND_CHUNK) {
     const lines: string[] = [];
-    for (let j = i; j < Math.min(i + APPEND_CHUNK, encoded.length); j++) lines.push(`${encoded[j].id}\t${encoded[j].time}\t${encoded[j].data}`);
+    for (let j = i; j < Math.min(i + APPEND_CHUNK, encoded.length); j++) lines.push(ledgerLine(encoded[j].id, encoded[j].time, encoded[j].data));
     yield Buffer.from(lines.join('\n'));
   }
 }

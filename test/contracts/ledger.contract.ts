@@ -63,6 +63,7 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
         { id: 'p1', time: T0 + 1, data },
       ]);
       await expect(h.stores.ledger.append(stream, [{ id: 'e2', time: T0, json: '"not an object"' }])).rejects.toThrow(/entries\[0\]\.json/);
+      await expect(h.stores.ledger.append(stream, [{ id: 'e3', time: T0, json: '{"a":\n1}' }])).rejects.toThrow(/on one line/);
     });
 
     it('takes a batch as journal lines (id, time, json between tabs), in chunks, idempotently', async () => {

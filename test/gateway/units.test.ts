@@ -153,3 +153,24 @@ describe('deadlines (one timer for every waiting request)', () => {
     expect(expired).toEqual(['a', 'c']);
   });
 });
+
+describe('meter', () => {
+  it('a usage record that cannot be made is logged and refuses billable traffic, without throwing from the close listener', async () => {
+    const { createMeter } = await import('../../gateway/meter.ts');
+    const { newScope } = await import('../../gateway/scope.ts');
+    const errors: string[] = [];
+    const logger = { ...(await import('../../kernel/logger.ts')).silentLogger, error: (_o: unknown, msg?: string) => void errors.push(String(msg)) };
+    const meter = createMeter({
+      recordUsage: () => {
+        throw new TypeError('A usage record needs a subject.');
+      },
+      clock: { now: () => 1_000 },
+      logger: logger as never,
+    });
+    const scope = newScope({ headers: {}, method: 'GET', url: '/' } as never, 'proxy', 1_000);
+    scope.service = { id: 'app', name: 'App', upstream: 'http://127.0.0.1:1', pathPrefix: '/' } as never;
+    expect(() => meter.record(scope)).not.toThrow();
+    expect(meter.accepting()).toBe(false);
+    expect(errors).toContain('a usage record could not be made');
+  });
+});
