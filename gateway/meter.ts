@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/logger.ts';
-import { newId } from '../kernel/ids.ts';
+import { idSequence } from '../kernel/ids.ts';
 import type { GatewayUsageRecord } from './types.ts';
 import type { RequestScope } from './scope.ts';
 
@@ -25,6 +25,7 @@ export function createMeter<Identity>(options: {
 }): Meter {
   const { recordUsage, collectiveOf, clock, logger } = options;
   let refuseUntil = 0;
+  const newId = idSequence();
   return {
     accepting: () => refuseUntil <= clock.now(),
     record(scope) {

@@ -9,6 +9,17 @@ export function newId(): string {
   return randomUUID();
 }
 
+/**
+ * Ids for records made at a high rate (a usage record per proxied request), unique across processes
+ * and restarts without a random draw each: a random 96-bit prefix per sequence, then a counter. Not
+ * secrets (they are idempotency keys); use `newId` or `randomToken` where an id must not be guessed.
+ */
+export function idSequence(): () => string {
+  const prefix = randomBytes(12).toString('base64url');
+  let next = 0;
+  return () => `${prefix}.${(next++).toString(36)}`;
+}
+
 /** Compares secrets in constant time (hashing first so lengths never leak). */
 export function secretsEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();

@@ -182,17 +182,23 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     logger.error({ err, dir: root }, 'usage journal cannot be opened: billable traffic will be refused');
   }
 
-  /** Lines appended and not yet written (group commit: one write for many records). */
-  let pending = '';
+  /**
+   * Lines are encoded once, straight into a slab: bytes [written, used) are appended and not yet
+   * written (group commit: one write for many records), bytes before `written` are in the segment.
+   * A full slab is never reused: what was written of it stays the segment's bytes (see `chunks`).
+   */
+  let slab = Buffer.allocUnsafe(GROUP_COMMIT_BYTES);
+  let used = 0;
+  let written = 0;
   let pendingCount = 0;
   let commitTimer: NodeJS.Timeout | undefined;
   let waiters: Array<() => void> = [];
   let openIncomplete = false;
   /**
-   * The bytes of the open segment since it was opened, as written: sealed, they go to the ledger as
-   * they are. Bytes, not record objects: a record is garbage within COMMIT_EVERY_MS of `append()`
-   * however long the ledger takes (records kept as objects until the ledger answered made V8's minor
-   * GCs copy and promote megabytes under load; see docs/gateway.md).
+   * The bytes of the open segment since it was opened, as written (views of the slabs): sealed, they
+   * go to the ledger as they are. Bytes, not record objects: a record is garbage within
+   * COMMIT_EVERY_MS of `append()` however long the ledger takes (records kept as objects until the
+   * ledger answered made V8's minor GCs copy and promote megabytes under load; see docs/gateway.md).
    */
   let chunks: Buffer[] = [];
   let chunkCount = 0;
@@ -207,10 +213,10 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     const done = waiters;
     waiters = [];
     for (const resolve of done) queueMicrotask(resolve);
-    if (pending === '') return writable;
-    const bytes = Buffer.from(pending);
+    if (used === written) return writable;
+    const bytes = slab.subarray(written, used);
     let count = pendingCount;
-    pending = '';
+    written = used;
     pendingCount = 0;
     open ??= segmentAt(seq++);
     try {
@@ -235,7 +241,11 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
 
   function keep(bytes: Buffer, count: number): void {
     if (count === 0) return;
-    chunks.push(bytes);
+    // Consecutive writes from one slab are one chunk: a sealed segment is then rarely concatenated.
+    const last = chunks.at(-1);
+    if (last !== undefined && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
+      chunks[chunks.length - 1] = Buffer.from(bytes.buffer, last.byteOffset, last.length + bytes.length);
+    } else chunks.push(bytes);
     chunkCount += count;
   }
 
@@ -260,17 +270,23 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     append(entry) {
       if (!locked) return fail(Object.assign(new Error('journal folder not opened'), { code: lastErrorCode ?? 'ENOLOCK' }));
       const line = `${ledgerLine(entry.id, entry.time, entry.json)}\n`;
-      pending += line;
+      // A UTF-16 code unit takes at most 3 bytes in UTF-8: past that, write what is pending and start a new slab.
+      if (used + line.length * 3 > slab.length) {
+        commit();
+        slab = Buffer.allocUnsafe(Math.max(GROUP_COMMIT_BYTES, line.length * 3));
+        used = written = 0;
+      }
+      const size = slab.write(line, used);
+      used += size;
       pendingCount += 1;
       // While the disk refuses, write now: the caller learns at once whether this record is kept.
-      if (!writable) return commit(Buffer.byteLength(line));
-      if (pending.length >= GROUP_COMMIT_BYTES) return commit();
+      if (!writable) return commit(size);
       commitTimer ??= setTimeout(commitPending, COMMIT_EVERY_MS); // ref'd: a process ending on its own writes them first
       return true;
     },
     commit,
     committed() {
-      if (pending === '') return Promise.resolve();
+      if (used === written) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
     seal() {
@@ -319,7 +335,10 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
       }
     },
     async remove(segment) {
-      await fs.promises.rm(segment.path, { force: true });
+      // unlink, not rm: rm walks the path first (lstat) to handle folders; a segment is a file.
+      await fs.promises.unlink(segment.path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     },
     close() {
       this.seal();

@@ -23,7 +23,7 @@ export const UNIT_KINDS = ['requests', 'bytesIn', 'bytesOut', 'storageByteDays',
 export type UnitKind = (typeof UNIT_KINDS)[number];
 
 export interface UsageRecord {
-  /** A UUID; the ledger skips an id it already holds, so a retried write never counts twice. */
+  /** Unique (a UUID, or a per-process prefix and counter: kernel/ids.ts); the ledger skips an id it already holds, so a retried write never counts twice. */
   id: string;
   /** Milliseconds since the epoch. */
   time: number;

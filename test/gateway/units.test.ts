@@ -174,3 +174,18 @@ describe('meter', () => {
     expect(errors).toContain('a usage record could not be made');
   });
 });
+
+describe('usage record ids', () => {
+  it('are unique within a sequence and across sequences (processes), and fit a ledger line', async () => {
+    const { idSequence } = await import('../../kernel/ids.ts');
+    const { isLedgerId } = await import('../../store/ledger-entries.ts');
+    const one = idSequence();
+    const other = idSequence();
+    const ids = [...Array.from({ length: 5000 }, one), ...Array.from({ length: 5000 }, other)];
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every(isLedgerId)).toBe(true);
+    // The random part differs between sequences: two gateway processes never make the same id.
+    expect(ids[0].split('.')[0]).not.toBe(ids[5000].split('.')[0]);
+    expect(ids[0].split('.')[0]).toMatch(/^[A-Za-z0-9_-]{16}$/);
+  });
+});

@@ -61,6 +61,28 @@ describe('usage journal', () => {
     expect(openJournal(dir, silentLogger).leftovers()).toEqual([]);
   });
 
+  it('keeps every byte when records fill many write buffers: multi-byte text, a record larger than a buffer', async () => {
+    const dir = join(rootDir, 'slabs');
+    const journal = openJournal(dir, silentLogger);
+    const entries: EncodedLedgerEntry[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const subject = i % 7 === 0 ? `ñandú-€-😀-${i}` : `account-${i}`;
+      entries.push({ id: `r${i}`, time: 1000 + i, json: JSON.stringify({ ...DATA, subject }) });
+      if (i === 1500) entries.push({ id: 'big', time: 1, json: JSON.stringify({ ...DATA, subject: 'é'.repeat(100_000) }) });
+    }
+    for (const entry of entries) expect(journal.append(entry)).toBe(true);
+    const segment = journal.seal()!;
+    // What the recorder hands to the ledger (the bytes in memory) and what the disk holds are the same records, in order.
+    expect(segment.lines.count).toBe(entries.length);
+    const inMemory = segment.lines.lines.toString('utf8').split('\n').filter(Boolean);
+    expect(inMemory).toHaveLength(entries.length);
+    expect(inMemory.map((line) => line.split('\t')[0])).toEqual(entries.map((e) => e.id));
+    expect(await journal.read(segment)).toEqual(entries);
+    await journal.remove(segment);
+    await journal.remove(segment); // removing twice is no error
+    journal.close();
+  });
+
   it('lets live processes share the root, each in its own folder, and adopts a closed one', async () => {
     const root = join(rootDir, 'shared');
     const first = openJournal(root, silentLogger);
