@@ -7,10 +7,10 @@ import type { RedisClient } from './connect.ts';
 
 /**
  * Most arguments a script passes to one command (Lua's unpack is bounded by its C stack, ~8000).
- * Smaller than an append chunk of 500 entries on purpose: every such append writes in two rounds,
- * so the contract suite runs the split path, at the cost of three extra commands.
+ * Smaller than an append chunk of 100 entries on purpose: every such append writes in two rounds,
+ * so the contract suite runs the split path, at the cost of a few extra commands.
  */
-const LUA_BATCH = 512;
+const LUA_BATCH = 64;
 
 export const LUA = {
   /** KEYS[1] set; ARGV member, ttlMs (0 = none). Replaces a string; the TTL only grows. */
