@@ -69,6 +69,38 @@ describe('usage recorder over the embedded ledger', () => {
     expect(entry.data).toEqual({ subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } });
   });
 
+  it('stores exactly the JSON of the fields a record may hold, whatever their text or numbers', async () => {
+    recorder = make();
+    const texts = ['anna', 'añña "quoted" \\ back\nslash\ttab', '😀 €', '</script>', '\u2028\u0000', ''];
+    const numbers = [0, 1, 0.5, 1e21, 123456789012345, -0, 2 ** 53];
+    const inputs: UsageInput[] = [];
+    for (let i = 0; i < 60; i++) {
+      const text = texts[i % texts.length] || 'x';
+      const n = numbers[i % numbers.length];
+      inputs.push({
+        id: `enc-${i}`,
+        subject: text,
+        service: `svc-${texts[(i + 1) % texts.length]}`,
+        kind: (['request', 'storage', 'meeting'] as const)[i % 3],
+        units: (i % 5 === 0 ? undefined : { requests: n, bytesIn: i % 2 ? n : undefined, hostMinutes: i % 4 ? n : -1 }) as unknown as UsageInput['units'], // a producer may leave them out
+        ...(i % 2 ? { collective: texts[(i + 2) % texts.length] } : {}),
+        ...(i % 3 ? { routeClass: `/${text}`, method: 'PROPFIND' } : {}),
+        ...(i % 4 ? { status: 200 + i, durationMs: n } : {}),
+      });
+    }
+    for (const input of inputs) expect(recorder.record(input)).toBe(true);
+    await recorder.flush();
+    const stored = new Map((await ledger.read(USAGE_STREAM, { limit: 1000 })).entries.map((e) => [e.id, e.data]));
+    for (const input of inputs) {
+      // What the record's fields give through an object and JSON.stringify, as a reference.
+      const units: Record<string, number> = {};
+      for (const [kind, value] of Object.entries(input.units ?? {})) if (typeof value === 'number' && Number.isFinite(value) && value >= 0) units[kind] = value;
+      const { id, ...fields } = input;
+      const expected = JSON.parse(JSON.stringify({ subject: fields.subject, service: fields.service, kind: fields.kind, units, collective: fields.collective, routeClass: fields.routeClass, method: fields.method, status: fields.status, durationMs: fields.durationMs }));
+      expect(stored.get(id!)).toEqual(expected);
+    }
+  });
+
   it('takes the gateway\'s usage records as they are', async () => {
     recorder = make();
     const fromGateway: GatewayUsageRecord = { id: 'gw-1', time: clock.now(), subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 4 };
