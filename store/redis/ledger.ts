@@ -27,19 +27,41 @@ const APPEND_CHUNK = 100;
 const RANGE_PAGE = 500;
 const DELETE_CHUNK = 500;
 
-/** Cuts lines every APPEND_CHUNK newlines, without decoding them. */
-function* chunksOf(lines: Buffer): Iterable<Buffer> {
-  let start = 0;
-  while (start < lines.length) {
-    let end = start - 1;
-    for (let n = 0; n < APPEND_CHUNK; n++) {
-      end = lines.indexOf(0x0a, end + 1);
-      if (end === -1) break;
+/**
+ * Cuts lines every APPEND_CHUNK newlines without decoding them, after checking that every line is
+ * `id <TAB> digits <TAB> json` (before any chunk is sent: a batch with a malformed line writes
+ * nothing, as on the embedded ledger, rather than its chunks before that line).
+ */
+function chunksOf(lines: Buffer): Buffer[] {
+  const chunks: Buffer[] = [];
+  let chunkStart = 0;
+  let inChunk = 0;
+  let index = 0; // of the line among the non-empty ones, as the embedded ledger counts
+  for (let start = 0; start < lines.length; ) {
+    let end = lines.indexOf(0x0a, start);
+    if (end === -1) end = lines.length;
+    if (end > start) {
+      if (!isLine(lines, start, end)) throw new TypeError(`lines[${index}] is not "id<TAB>time<TAB>json".`);
+      index++;
+      if (++inChunk === APPEND_CHUNK) {
+        chunks.push(lines.subarray(chunkStart, end));
+        chunkStart = end + 1;
+        inChunk = 0;
+      }
     }
-    const stop = end === -1 ? lines.length : end;
-    if (stop > start) yield lines.subarray(start, stop);
-    start = stop + 1;
+    start = end + 1;
   }
+  if (inChunk > 0) chunks.push(lines.subarray(chunkStart, lines.length));
+  return chunks;
+}
+
+/** Bytes [start, end) are `id <TAB> digits <TAB> rest`, with a non-empty id. */
+function isLine(lines: Buffer, start: number, end: number): boolean {
+  const tab1 = lines.indexOf(0x09, start);
+  if (tab1 <= start || tab1 >= end) return false;
+  let at = tab1 + 1;
+  while (at < end && lines[at] >= 0x30 && lines[at] <= 0x39) at++;
+  return at > tab1 + 1 && at < end && lines[at] === 0x09;
 }
 
 /** Checks every entry first (a bad one writes none of the batch), then encodes them as lines in chunks. */

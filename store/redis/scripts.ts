@@ -84,10 +84,12 @@ local find, sub, len = string.find, string.sub, #ARGV[1]
 -- Plain finds (memchr), not patterns: a pattern tests every character of every payload.
 while at <= len do
   local eol = find(blob, '\\n', at, true) or len + 1
-  local tab1 = find(blob, '\\t', at, true)
-  local tab2 = find(blob, '\\t', tab1 + 1, true)
-  n = n + 1
-  ids[n] = sub(blob, at, tab1 - 1); times[n] = sub(blob, tab1 + 1, tab2 - 1); payloads[n] = times[n] .. ' ' .. sub(blob, tab2 + 1, eol - 1)
+  if eol > at then -- an empty line is skipped, as the embedded ledger does
+    local tab1 = find(blob, '\\t', at, true)
+    local tab2 = find(blob, '\\t', tab1 + 1, true)
+    n = n + 1
+    ids[n] = sub(blob, at, tab1 - 1); times[n] = sub(blob, tab1 + 1, tab2 - 1); payloads[n] = times[n] .. ' ' .. sub(blob, tab2 + 1, eol - 1)
+  end
   at = eol + 1
 end
 -- Commands get at most ${LUA_BATCH} arguments (unpack is bounded by the Lua C stack).

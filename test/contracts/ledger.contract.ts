@@ -88,6 +88,20 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       const lines = Buffer.from(`ok1\t${T0}\t{}\nno tabs here\n`);
       await expect(h.stores.ledger.append(stream, { lines, count: 2 })).rejects.toThrow();
       expect(await h.stores.ledger.count(stream)).toBe(0);
+      // Far into a batch (past the Redis ledger's first chunks), and a time that is not a number.
+      const good = Array.from({ length: 450 }, (_, i) => `g${i}\t${T0 + i}\t{}\n`).join('');
+      for (const bad of ['no tabs here', `\t${T0}\t{}`, 'id\tsoon\t{}', `id\t${T0}`]) {
+        await expect(h.stores.ledger.append(stream, { lines: Buffer.from(`${good}${bad}\n`), count: 451 })).rejects.toThrow(/lines\[450\]/);
+        expect(await h.stores.ledger.count(stream)).toBe(0);
+      }
+    });
+
+    it('skips empty lines in a batch of lines', async () => {
+      const stream = unique('usage');
+      const text = Array.from({ length: 250 }, (_, i) => `e${i}\t${T0 + i}\t{"n":${i}}\n${i % 60 === 0 ? '\n' : ''}`).join('');
+      expect(await h.stores.ledger.append(stream, { lines: Buffer.from(text), count: 250 })).toBe(250);
+      const all = await collect(h.stores.ledger.range(stream, T0, T0 + 1000));
+      expect(all.map((e) => e.data.n)).toEqual(Array.from({ length: 250 }, (_, i) => i));
     });
 
     it('is idempotent by id: a retried batch counts once', async () => {
