@@ -12,7 +12,9 @@
  *
  * As reference/performance.md describes, the server under test is pinned to core 0 and wrk, the
  * upstream and Redis to core 1 (when `taskset` exists). Rounds interleave the cases and ratios are
- * taken per round (the machine drifts by ±25 % minute to minute).
+ * taken per round (the machine drifts by ±25 % minute to minute); each round takes the next of
+ * `BENCH_PROCESSES` pairs of proxy processes (a process's speed is set for its life by how V8
+ * optimised it, ±10 %).
  * Saturation: `wrk -t1 -c50`. Moderate load, for p50/p99: a fixed rate (`BENCH_RATE`, default 1000
  * requests/s, a fifth or less of what either proxy serves at saturation here) offered by 8 wrk
  * connections that each wait a random time before every request (wrk's Lua `delay()`: wrk has no
@@ -29,7 +31,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = process.env.BENCH_SECONDS ?? '5';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+/**
+ * Processes of each proxy, taken in turn by the rounds. Two processes running the same code here
+ * settle ~10 % apart from each other for their whole life (what V8's optimiser made of them), so the
+ * rounds of one pair all carry that pair's luck: one pair per run made runs differ by ±0.1.
+ */
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const PACED_CONNECTIONS = 8;
 const BODY = Buffer.alloc(1024, 0x61);
@@ -49,6 +57,8 @@ function pinned(core: number, command: string, args: string[]): ChildProcess {
 }
 
 const logs = new Map<ChildProcess, string>();
+/** Processes started per role (their logs are `<role>.log`, `<role>-2.log`, …). */
+const started = new Map<string, number>();
 
 /** Starts `node bench/gateway.ts serve <role> <json>` and waits for its "ready <port>". */
 async function serve(core: number, role: string, options: Record<string, unknown>): Promise<{ url: string; child: ChildProcess }> {
@@ -62,7 +72,9 @@ async function serve(core: number, role: string, options: Record<string, unknown
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   // BENCH_LOG_DIR=<dir> keeps each proxy's output there (<role>.log), with a line marking each wrk run.
-  const log = process.env.BENCH_LOG_DIR ? join(process.env.BENCH_LOG_DIR, `${role}.log`) : undefined;
+  const nth = (started.get(role) ?? 0) + 1;
+  started.set(role, nth);
+  const log = process.env.BENCH_LOG_DIR ? join(process.env.BENCH_LOG_DIR, nth === 1 ? `${role}.log` : `${role}-${nth}.log`) : undefined;
   if (log) logs.set(child, log);
   const port = await new Promise<number>((resolve, reject) => {
     let out: string | undefined = '';
@@ -201,10 +213,21 @@ export async function run(): Promise<{ name: string; lines: string[] }> {
     children.push(upstream.child);
     const idp = await serve(1, 'idp', { jwk });
     children.push(idp.child);
-    const bare = await serve(0, 'bare', { upstream: upstream.url });
-    children.push(bare.child);
-    const full = await serve(0, 'full', { upstream: upstream.url, issuer: idp.url, redis: redis.url, journal: join(dir, 'journal') });
-    children.push(full.child);
+    const bares: Array<{ url: string; child: ChildProcess }> = [];
+    const fulls: Array<{ url: string; child: ChildProcess }> = [];
+    for (let i = 0; i < PROCESSES; i++) {
+      // BENCH_BASELINE=full:<meter> puts a second full pipeline, with BENCH_METER=<meter>, where the bare
+      // proxy would be: an A/B of two gateways in one run (swap the sides in a second run: see PROCESSES).
+      const baseline = process.env.BENCH_BASELINE;
+      bares.push(
+        baseline?.startsWith('full:')
+          ? await serve(0, 'full', { upstream: upstream.url, issuer: idp.url, redis: redis.url, journal: join(dir, `journal-baseline-${i}`), meter: baseline.slice(5) })
+          : await serve(0, 'bare', { upstream: upstream.url }),
+      );
+      fulls.push(await serve(0, 'full', { upstream: upstream.url, issuer: idp.url, redis: redis.url, journal: join(dir, `journal-${i}`) }));
+      children.push(bares[i].child, fulls[i].child);
+    }
+    const full = fulls[0];
 
     // A session (made through the gateway's own session store on the same Redis) and a bearer token.
     const { createStores } = await import('../store/index.ts');
@@ -218,7 +241,7 @@ export async function run(): Promise<{ name: string; lines: string[] }> {
     const token = await new SignJWT({ sub: 'bench-bearer', email: 'b@example.coop' })
       .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'at+jwt' })
       .setIssuer(idp.url)
-      .setAudience(full.url)
+      .setAudience([...fulls, ...bares].map((f) => f.url))
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(privateKey);
@@ -240,8 +263,10 @@ end
     writeFileSync(paced, `${requests}\ndelay = function()\n  return math.random() * ${2 * meanDelayMs}\nend\n`);
 
     // Warm up (JIT, JWKS fetch, caches, keep-alive pools).
-    await wrk(`${full.url}/app/page`, 4, script);
-    await wrk(`${bare.url}/app/page`, 4, script);
+    for (let i = 0; i < PROCESSES; i++) {
+      await wrk(`${fulls[i].url}/app/page`, 4, script);
+      await wrk(`${bares[i].url}/app/page`, 4, script);
+    }
 
     const ratioRps: number[] = [];
     const ratioP99: number[] = [];
@@ -251,6 +276,8 @@ end
     for (let r = 1; r <= ROUNDS; r++) {
       // Every case gets the same wrk script (the headers mean nothing to the others), so the load
       // generator does the same work in each.
+      const bare = bares[(r - 1) % PROCESSES];
+      const full = fulls[(r - 1) % PROCESSES];
       const direct = await wrk(`${upstream.url}/app/page`, 50, script);
       const { bare: bareSat, full: fullSat } = await saturate(bare, full, script);
       const bareMod = await wrk(`${bare.url}/app/page`, PACED_CONNECTIONS, paced, bare.child);
@@ -260,7 +287,7 @@ end
       ratioP99.push(fullMod.p99 / bareMod.p99);
       if (bareMod.cpuUsPerRequest && fullMod.cpuUsPerRequest) ratioCpuModerate.push(fullMod.cpuUsPerRequest / bareMod.cpuUsPerRequest);
       table.push(
-        `round ${r}: req/s direct ${fmt(direct.rps)}, bare ${fmt(bareSat.rps)}, full ${fmt(fullSat.rps)} (full/bare ${fmt(fullSat.rps / bareSat.rps, 2)}, bare/direct ${fmt(bareSat.rps / direct.rps, 2)}); ` +
+        `round ${r} (pair ${((r - 1) % PROCESSES) + 1}): req/s direct ${fmt(direct.rps)}, bare ${fmt(bareSat.rps)}, full ${fmt(fullSat.rps)} (full/bare ${fmt(fullSat.rps / bareSat.rps, 2)}, bare/direct ${fmt(bareSat.rps / direct.rps, 2)}); ` +
           `CPU µs/request bare ${fmt(bareSat.cpuUsPerRequest ?? NaN)}, full ${fmt(fullSat.cpuUsPerRequest ?? NaN)}; ` +
           `at ${fmt(bareMod.rps)}/${fmt(fullMod.rps)} req/s p50/p99 ms bare ${fmt(bareMod.p50, 2)}/${fmt(bareMod.p99, 2)}, full ${fmt(fullMod.p50, 2)}/${fmt(fullMod.p99, 2)} ` +
           `(CPU µs/request bare ${fmt(bareMod.cpuUsPerRequest ?? NaN)}, full ${fmt(fullMod.cpuUsPerRequest ?? NaN)})`,
@@ -293,7 +320,7 @@ end
     const rpsRatio = median(ratioRps);
     const p99Ratio = median(ratioP99);
     return {
-      name: `gateway: full pipeline vs bare http-proxy-middleware vs direct (wrk -t1, ${DURATION}s per case, ${ROUNDS} rounds${hasTaskset ? ', proxy on core 0, load and upstream on core 1' : ', not pinned'})`,
+      name: `gateway: full pipeline vs bare http-proxy-middleware vs direct (wrk -t1, ${DURATION}s per case, ${ROUNDS} rounds over ${PROCESSES} process pairs${hasTaskset ? ', proxy on core 0, load and upstream on core 1' : ', not pinned'})`,
       lines: [
         ...table,
         `median full/bare req/s at saturation (c50): ${fmt(rpsRatio, 2)} (target ≥ 0.80: ${rpsRatio >= 0.8 ? 'met' : 'NOT met'})`,
@@ -426,7 +453,7 @@ async function serveRole(role: string, options: Record<string, string & Record<s
       // BENCH_METER=delay:<ms>: that ledger, answering after <ms>.
       // BENCH_METER=rawsocket: the Redis ledger's own append script, sent over a plain socket with RESP
       // written by hand instead of through ioredis (to tell the client's cost from Redis's).
-      const meter = process.env.BENCH_METER ?? '';
+      const meter = typeof options.meter === 'string' ? options.meter : (process.env.BENCH_METER ?? '');
       const delayMs = meter.startsWith('delay:') ? Number(meter.slice(6)) : undefined;
       const ledger: import('../store/types.ts').Ledger =
         meter === 'rawsocket'
@@ -447,7 +474,7 @@ async function serveRole(role: string, options: Record<string, string & Record<s
         decide: (identity: ReturnType<typeof identityFor>, service, request) => decide(policy, identity, { id: service.id, name: service.name }, request),
         identityOf: async (claims) => identityFor(claims),
         // BENCH_METER=off: records are made and dropped (what the pipeline costs without metering).
-        recordUsage: process.env.BENCH_METER === 'off' ? () => true : (record) => recorder.record(record),
+        recordUsage: meter === 'off' ? () => true : (record) => recorder.record(record),
         logger: silentLogger,
       });
       // BENCH_HEAP_SAMPLE=<seconds>: sample the allocations that survive minor GCs (promoted), write
