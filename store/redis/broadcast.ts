@@ -68,7 +68,10 @@ export class RedisBroadcast implements Broadcast {
     const pending = this.subscriber;
     this.subscriber = undefined;
     this.channels.clear();
-    if (pending) await (await pending).quit().catch(() => undefined);
+    const client = await pending?.catch(() => undefined); // a subscriber that never connected has nothing to close
+    if (!client) return;
+    // quit() is refused while the client is reconnecting (no offline queue); disconnect() then stops the reconnecting.
+    await client.quit().catch(() => client.disconnect());
   }
 
   private connection(): Promise<RedisClient> {

@@ -256,4 +256,26 @@ describe('redis store: createStores, rate limits, outages', () => {
     expect(await stores.kv.get('session:1')).toBeUndefined(); // the restarted server is empty (no persistence)
     expect((await limiter.consume('10.0.0.9')).remainingPoints).toBe(99);
   });
+
+  it('stays closed when closed while Redis is away: no connection comes back, none keeps the process alive', async () => {
+    const other = (await createStores({ kind: 'redis', url: own.url, keyPrefix: 'closing:', path: './unused.db' })) as RedisStores;
+    await other.broadcast.subscribe('ch', () => undefined); // opens the subscriber connection too
+    const names = async () => String(await stores.client.call('CLIENT', 'LIST')).match(/name=porta-\w+/g) ?? [];
+    expect((await names()).filter((n) => n === 'name=porta-subscriber')).toHaveLength(1);
+    await own.kill();
+    await other.close(); // both connections are reconnecting now: quit() cannot be sent
+    await own.restart();
+    // The suite's own stores reconnect (main connection only); the closed ones must not.
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline) {
+      try {
+        await stores.ping();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 2500)); // longer than the reconnect back-off (2 s at most)
+    expect(await names()).toEqual(['name=porta-main']);
+  });
 });

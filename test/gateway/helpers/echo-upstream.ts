@@ -36,8 +36,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       };
-      if (req.url?.includes('/slow')) setTimeout(reply, 2000);
-      else reply();
+      if (req.url?.includes('/slow')) {
+        const late = setTimeout(reply, 2000);
+        res.on('close', () => clearTimeout(late)); // the gateway gave up (504) or the test ended
+      } else reply();
     });
   });
   const upgraded = new Set<import('node:stream').Duplex>();
