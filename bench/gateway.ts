@@ -13,8 +13,7 @@
  * As reference/performance.md describes, the server under test is pinned to core 0 and wrk, the
  * upstream and Redis to core 1 (when `taskset` exists). Rounds interleave the cases and ratios are
  * taken per round (the machine drifts by ±25 % minute to minute); each round takes the next of
- * `BENCH_PROCESSES` pairs of proxy processes (a process's speed is set for its life by how V8
- * optimised it, ±10 %).
+ * `BENCH_PROCESSES` pairs of proxy processes, and the moderate-load runs alternate their order.
  * Saturation: `wrk -t1 -c50`. Moderate load, for p50/p99: a fixed rate (`BENCH_RATE`, default 1000
  * requests/s, a fifth or less of what either proxy serves at saturation here) offered by 8 wrk
  * connections that each wait a random time before every request (wrk's Lua `delay()`: wrk has no
@@ -33,9 +32,10 @@ const SELF = fileURLToPath(import.meta.url);
 const DURATION = process.env.BENCH_SECONDS ?? '5';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 /**
- * Processes of each proxy, taken in turn by the rounds. Two processes running the same code here
- * settle ~10 % apart from each other for their whole life (what V8's optimiser made of them), so the
- * rounds of one pair all carry that pair's luck: one pair per run made runs differ by ±0.1.
+ * Processes of each proxy, taken in turn by the rounds: a run then samples several processes, not
+ * one. A/B runs of two gateway configurations gave contradictory answers with the sides swapped
+ * (metering off/on 0.81 one way, 0.99 the other), and with the same configuration on both sides the
+ * second-started process had the worse p99 in 8 of 10 rounds (throughput alike: 0.98, 0.99).
  */
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -280,8 +280,13 @@ end
       const full = fulls[(r - 1) % PROCESSES];
       const direct = await wrk(`${upstream.url}/app/page`, 50, script);
       const { bare: bareSat, full: fullSat } = await saturate(bare, full, script);
-      const bareMod = await wrk(`${bare.url}/app/page`, PACED_CONNECTIONS, paced, bare.child);
-      const fullMod = await wrk(`${full.url}/app/page`, PACED_CONNECTIONS, paced, full.child);
+      // Which proxy takes the moderate load first alternates by round, so that neither always runs in
+      // the machine's state after the other (it moves within seconds here).
+      const moderate = async (target: { url: string; child: ChildProcess }) => wrk(`${target.url}/app/page`, PACED_CONNECTIONS, paced, target.child);
+      const bareFirst = r % 2 === 1;
+      const firstMod = await moderate(bareFirst ? bare : full);
+      const secondMod = await moderate(bareFirst ? full : bare);
+      const [bareMod, fullMod] = bareFirst ? [firstMod, secondMod] : [secondMod, firstMod];
       ratioRps.push(fullSat.rps / bareSat.rps);
       if (bareSat.cpuUsPerRequest && fullSat.cpuUsPerRequest) ratioCpu.push(fullSat.cpuUsPerRequest / bareSat.cpuUsPerRequest);
       ratioP99.push(fullMod.p99 / bareMod.p99);
@@ -289,7 +294,7 @@ end
       table.push(
         `round ${r} (pair ${((r - 1) % PROCESSES) + 1}): req/s direct ${fmt(direct.rps)}, bare ${fmt(bareSat.rps)}, full ${fmt(fullSat.rps)} (full/bare ${fmt(fullSat.rps / bareSat.rps, 2)}, bare/direct ${fmt(bareSat.rps / direct.rps, 2)}); ` +
           `CPU µs/request bare ${fmt(bareSat.cpuUsPerRequest ?? NaN)}, full ${fmt(fullSat.cpuUsPerRequest ?? NaN)}; ` +
-          `at ${fmt(bareMod.rps)}/${fmt(fullMod.rps)} req/s p50/p99 ms bare ${fmt(bareMod.p50, 2)}/${fmt(bareMod.p99, 2)}, full ${fmt(fullMod.p50, 2)}/${fmt(fullMod.p99, 2)} ` +
+          `at ${fmt(bareMod.rps)}/${fmt(fullMod.rps)} req/s (${bareFirst ? 'bare' : 'full'} first) p50/p99 ms bare ${fmt(bareMod.p50, 2)}/${fmt(bareMod.p99, 2)}, full ${fmt(fullMod.p50, 2)}/${fmt(fullMod.p99, 2)} ` +
           `(CPU µs/request bare ${fmt(bareMod.cpuUsPerRequest ?? NaN)}, full ${fmt(fullMod.cpuUsPerRequest ?? NaN)})`,
       );
     }
