@@ -43,14 +43,31 @@ export function isLedgerLines(batch: LedgerBatch): batch is LedgerLines {
   return !Array.isArray(batch);
 }
 
+/**
+ * The line rule, one place for both forms below: a non-empty id, a TAB, the time as 1 to 15 decimal
+ * digits (every such number is a safe integer; milliseconds since the epoch have 13), a TAB, the json.
+ */
+const MAX_TIME_DIGITS = 15;
+const TIME_DIGITS = /^\d{1,15}$/;
+
 /** One `id <TAB> time <TAB> json` line; undefined when it is not one (a torn or foreign line). */
 export function parseLedgerLine(line: string): EncodedLedgerEntry | undefined {
   const a = line.indexOf('\t');
   const b = line.indexOf('\t', a + 1);
   if (a <= 0 || b === -1) return undefined;
-  const time = Number(line.slice(a + 1, b));
-  if (!Number.isSafeInteger(time)) return undefined;
-  return { id: line.slice(0, a), time, json: line.slice(b + 1) };
+  const time = line.slice(a + 1, b);
+  if (!TIME_DIGITS.test(time)) return undefined;
+  return { id: line.slice(0, a), time: Number(time), json: line.slice(b + 1) };
+}
+
+/** Whether bytes [start, end) of a batch are such a line, checked without decoding them (the Redis ledger's check of a whole batch). */
+export function isLedgerLineAt(bytes: Buffer, start: number, end: number): boolean {
+  const tab = bytes.indexOf(0x09, start);
+  if (tab <= start || tab >= end) return false;
+  let at = tab + 1;
+  while (at < end && bytes[at] >= 0x30 && bytes[at] <= 0x39) at++;
+  const digits = at - tab - 1;
+  return digits >= 1 && digits <= MAX_TIME_DIGITS && at < end && bytes[at] === 0x09;
 }
 
 /** The entries of a batch as objects (lines parsed; a line that is not one is an error). */

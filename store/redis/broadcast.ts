@@ -1,7 +1,7 @@
 /** Broadcast on Redis pub/sub. Subscriptions use a dedicated connection (a subscribed connection cannot run other commands). */
 import type { Logger } from '../../kernel/logger.ts';
 import type { Broadcast } from '../types.ts';
-import type { RedisClient } from './connect.ts';
+import { closeRedisClient, type RedisClient } from './connect.ts';
 import type { RedisKeys } from './keys.ts';
 
 type Handler = (message: string) => void;
@@ -70,8 +70,7 @@ export class RedisBroadcast implements Broadcast {
     this.channels.clear();
     const client = await pending?.catch(() => undefined); // a subscriber that never connected has nothing to close
     if (!client) return;
-    // quit() is refused while the client is reconnecting (no offline queue); disconnect() then stops the reconnecting.
-    await client.quit().catch(() => client.disconnect());
+    await closeRedisClient(client);
   }
 
   private connection(): Promise<RedisClient> {

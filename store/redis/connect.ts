@@ -139,3 +139,12 @@ export function createRedisClient(target: RedisTarget, options: ConnectOptions =
   client.on('error', (err: Error) => options.onError?.(err));
   return client;
 }
+
+/**
+ * Closes a client for good: QUIT when it is connected; when it is not (reconnecting, so QUIT is
+ * refused for want of an offline queue), disconnect, which also stops the reconnecting. Without the
+ * fallback a client closed during an outage reconnects when Redis returns and keeps the process alive.
+ */
+export async function closeRedisClient(client: RedisClient): Promise<void> {
+  await client.quit().catch(() => client.disconnect());
+}

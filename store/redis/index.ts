@@ -5,7 +5,7 @@ import type { Logger } from '../../kernel/logger.ts';
 import { silentLogger } from '../../kernel/logger.ts';
 import type { Broadcast, CounterStore, DocumentStore, KeyValueStore, Ledger, Stores } from '../types.ts';
 import { RedisBroadcast } from './broadcast.ts';
-import { createRedisClient, parseRedisUrl, redactRedisUrl, type RedisClient, type RedisTarget } from './connect.ts';
+import { closeRedisClient, createRedisClient, parseRedisUrl, redactRedisUrl, type RedisClient, type RedisTarget } from './connect.ts';
 import { RedisCounterStore } from './counters.ts';
 import { RedisDocumentStore } from './documents.ts';
 import { RedisKeys } from './keys.ts';
@@ -79,7 +79,7 @@ export class RedisStores implements Stores {
 
   async close(): Promise<void> {
     await this.subscriber.close();
-    await this.client.quit().catch(() => this.client.disconnect());
+    await closeRedisClient(this.client);
   }
 }
 

@@ -12,7 +12,7 @@
  * last (time, id) returned, so no page skips over the ones before it.
  */
 import type { EncodedLedgerEntry, Ledger, LedgerBatch, LedgerEntry, LedgerPage } from '../types.ts';
-import { assertStream, encodeEntries, isLedgerLines, ledgerLine, parseCursor, readLimit } from '../ledger-entries.ts';
+import { assertStream, encodeEntries, isLedgerLineAt, isLedgerLines, ledgerLine, parseCursor, readLimit } from '../ledger-entries.ts';
 import type { RedisClient } from './connect.ts';
 import type { RedisKeys } from './keys.ts';
 import type { Scripts } from './scripts.ts';
@@ -28,9 +28,9 @@ const RANGE_PAGE = 500;
 const DELETE_CHUNK = 500;
 
 /**
- * Cuts lines every APPEND_CHUNK newlines without decoding them, after checking that every line is
- * `id <TAB> digits <TAB> json` (before any chunk is sent: a batch with a malformed line writes
- * nothing, as on the embedded ledger, rather than its chunks before that line).
+ * Cuts lines every APPEND_CHUNK newlines without decoding them, after checking every line with the
+ * embedded ledger's rule (`isLedgerLineAt`) before any chunk is sent: a batch with a malformed line
+ * writes nothing, rather than its chunks before that line.
  */
 function chunksOf(lines: Buffer): Buffer[] {
   const chunks: Buffer[] = [];
@@ -41,7 +41,7 @@ function chunksOf(lines: Buffer): Buffer[] {
     let end = lines.indexOf(0x0a, start);
     if (end === -1) end = lines.length;
     if (end > start) {
-      if (!isLine(lines, start, end)) throw new TypeError(`lines[${index}] is not "id<TAB>time<TAB>json".`);
+      if (!isLedgerLineAt(lines, start, end)) throw new TypeError(`lines[${index}] is not "id<TAB>time<TAB>json".`);
       index++;
       if (++inChunk === APPEND_CHUNK) {
         chunks.push(lines.subarray(chunkStart, end));
@@ -53,15 +53,6 @@ function chunksOf(lines: Buffer): Buffer[] {
   }
   if (inChunk > 0) chunks.push(lines.subarray(chunkStart, lines.length));
   return chunks;
-}
-
-/** Bytes [start, end) are `id <TAB> digits <TAB> rest`, with a non-empty id. */
-function isLine(lines: Buffer, start: number, end: number): boolean {
-  const tab1 = lines.indexOf(0x09, start);
-  if (tab1 <= start || tab1 >= end) return false;
-  let at = tab1 + 1;
-  while (at < end && lines[at] >= 0x30 && lines[at] <= 0x39) at++;
-  return at > tab1 + 1 && at < end && lines[at] === 0x09;
 }
 
 /** Checks every entry first (a bad one writes none of the batch), then encodes them as lines in chunks. */

@@ -90,7 +90,7 @@ export function runLedgerContract(name: string, makeStores: MakeStores): void {
       expect(await h.stores.ledger.count(stream)).toBe(0);
       // Far into a batch (past the Redis ledger's first chunks), and a time that is not a number.
       const good = Array.from({ length: 450 }, (_, i) => `g${i}\t${T0 + i}\t{}\n`).join('');
-      for (const bad of ['no tabs here', `\t${T0}\t{}`, 'id\tsoon\t{}', `id\t${T0}`]) {
+      for (const bad of ['no tabs here', `\t${T0}\t{}`, 'id\tsoon\t{}', `id\t${T0}`, 'id\t1e12\t{}', 'id\t 12\t{}', `id\t${'9'.repeat(16)}\t{}`]) {
         await expect(h.stores.ledger.append(stream, { lines: Buffer.from(`${good}${bad}\n`), count: 451 })).rejects.toThrow(/lines\[450\]/);
         expect(await h.stores.ledger.count(stream)).toBe(0);
       }
