@@ -479,7 +479,8 @@ async function serveRole(role: string, options: Record<string, string & Record<s
         decide: (identity: ReturnType<typeof identityFor>, service, request) => decide(policy, identity, { id: service.id, name: service.name }, request),
         identityOf: async (claims) => identityFor(claims),
         // BENCH_METER=off: records are made and dropped (what the pipeline costs without metering).
-        recordUsage: meter === 'off' ? () => true : (record) => recorder.record(record),
+        // BENCH_METER=record: a ledger line per request (recorder.record), as before requests were tallied.
+        recordUsage: meter === 'off' ? () => true : meter === 'record' ? (record) => recorder.record(record) : (record) => recorder.tally(record),
         logger: silentLogger,
       });
       // BENCH_HEAP_SAMPLE=<seconds>: sample the allocations that survive minor GCs (promoted), write

@@ -100,7 +100,7 @@ export async function startPorta(config: PortaConfig, role: Role, logger: Logger
         decide: (identity, service, request) => decide(platform.policies.current().compiled, identity, service, request),
         identityOf: (claims) => platform.identityOf(claims?.sub, Array.isArray(claims?.amr) ? (claims.amr as string[]) : []),
         collectiveOf: (identity, service) => Object.entries(identity.grants).find(([, services]) => services.includes(service.id))?.[0],
-        recordUsage: (record) => platform.metering.recorder.record(record),
+        recordUsage: (record) => platform.metering.recorder.tally(record),
         clientSecret: () => gatewayClientSecret(config, stores.documents),
         enforcers: limits.enforcers,
         deviceLogin: deviceLoginFor({ stores, directory, groupsPrefix: config.idp.groupsPrefix, clock: platform.clock }),

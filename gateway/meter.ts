@@ -1,11 +1,10 @@
 /**
  * A usage record per proxied request, handed to metering when the response ends, off the hot
- * path (metering batches it). When metering says it can neither buffer nor journal a record, the
+ * path (metering counts equal requests together and batches them; metering/tally.ts). When metering says it can neither buffer nor journal a record, the
  * gateway refuses billable traffic for a few seconds (503) instead of serving it unrecorded.
  */
 import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/logger.ts';
-import { idSequence } from '../kernel/ids.ts';
 import type { GatewayUsageRecord } from './types.ts';
 import type { RequestScope } from './scope.ts';
 
@@ -25,7 +24,6 @@ export function createMeter<Identity>(options: {
 }): Meter {
   const { recordUsage, collectiveOf, clock, logger } = options;
   let refuseUntil = 0;
-  const newId = idSequence();
   return {
     accepting: () => refuseUntil <= clock.now(),
     record(scope) {
@@ -33,7 +31,6 @@ export function createMeter<Identity>(options: {
       const now = clock.now();
       const principal = scope.principal;
       const record: GatewayUsageRecord = {
-        id: newId(),
         time: scope.startedAt,
         subject: principal?.subject ?? 'anonymous',
         service: scope.service.id,

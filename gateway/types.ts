@@ -43,9 +43,8 @@ export interface GatewayDecision {
   limits?: { rateLimit?: RateLimit | null };
 }
 
-/** One proxied request, as metering wants it (no IP, no content). */
+/** One proxied request, as metering wants it (no IP, no content). Metering gives the ledger record its id. */
 export interface GatewayUsageRecord {
-  id: string;
   time: number;
   subject: string;
   collective?: string;
@@ -68,7 +67,7 @@ export interface GatewayDeps<Identity = unknown> {
   identityOf: (claims: Claims | undefined) => Promise<Identity>;
   /** The collective a use of `service` is billed to, if any. */
   collectiveOf?: (identity: Identity, service: ServiceConfig) => string | undefined;
-  /** Hands a usage record to metering; false when it could be neither buffered nor journaled. */
+  /** Hands a usage record to metering (`recorder.tally`: equal requests may be counted as one record); false when it could be neither buffered nor journaled. */
   recordUsage?: (record: GatewayUsageRecord) => boolean;
   /** The gateway's OIDC client secret when `config.gateway.clientSecret` is not set (the IdP generates and stores one). */
   clientSecret?: string | (() => Promise<string>);

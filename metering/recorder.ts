@@ -16,11 +16,12 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../kernel/clock.ts';
-import { newId } from '../kernel/ids.ts';
+import { idSequence, newId } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { EncodedLedgerEntry, Ledger, LedgerBatch, LedgerLines } from '../store/types.ts';
 import { isLedgerId } from '../store/ledger-entries.ts';
-import type { JournalSegment, UsageJournal } from './journal.ts';
+import { COMMIT_EVERY_MS, type JournalSegment, type UsageJournal } from './journal.ts';
+import { createTally } from './tally.ts';
 import { UNIT_KINDS, USAGE_STREAM, type UnitKind, type UsageInput } from './types.ts';
 
 export interface UsageRecorderOptions {
@@ -60,6 +61,13 @@ export interface UsageRecorderStats {
 export interface UsageRecorder {
   /** Synchronous; false when the record could not be kept (refuse the billable request). */
   record(input: UsageInput): boolean;
+  /**
+   * Like `record()`, for records that may be counted together (a record per proxied request):
+   * records equal but for their amounts become one record with summed units and `durationMs`,
+   * journaled within the same few ms a `record()`ed one would be (metering/tally.ts). False when the
+   * journal cannot be written (refuse billable traffic).
+   */
+  tally(input: UsageInput): boolean;
   /** Resolves once every record accepted so far is in the journal (within a few ms of `record()`). */
   journaled(): Promise<void>;
   /** Writes everything accepted so far; true when the ledger holds it all. */
@@ -104,6 +112,9 @@ function createMetrics(registry: Registry): Metrics {
     journalWritable: metric(registry, 'porta_usage_journal_writable', () => new Gauge({ name: 'porta_usage_journal_writable', help: '1 while the usage journal can be written; 0 means billable traffic is refused.', registers })),
   };
 }
+
+/** Different tallied records held at most before they are journaled early (bounds memory with many people at once). */
+const TALLY_MAX_KEYS = 1024;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -301,32 +312,66 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   timer.unref();
   if (queue.length > 0) scheduleFlush();
 
+  /** Encodes a record into the open journal segment; false when the journal refused it. */
+  function append(input: UsageInput): boolean {
+    const entry = encodeUsage(input, clock);
+    const kept = journal.append(entry);
+    if (kept !== journalWritable) {
+      journalWritable = kept;
+      metrics?.journalWritable.set(kept ? 1 : 0);
+    }
+    if (!kept) {
+      stats.refused += 1;
+      metrics?.refused.inc();
+      return false;
+    }
+    current += 1;
+    inMemory += 1;
+    setPending(1);
+    if (current >= flushBatchSize) {
+      seal();
+      scheduleFlush();
+    }
+    return true;
+  }
+
+  const newTallyId = idSequence();
+  // Tallied records go to the journal together and are written at once: no later than a record()ed one would be.
+  const tally = createTally({
+    windowMs: COMMIT_EVERY_MS,
+    maxKeys: TALLY_MAX_KEYS,
+    clock,
+    write: (merged) => {
+      for (const record of merged) {
+        record.id = newTallyId();
+        append(record);
+      }
+      journal.commit();
+    },
+  });
+
   return {
     record(input) {
       if (closed) return false;
       validate(input);
-      const entry = encodeUsage(input, clock);
-      const kept = journal.append(entry);
-      if (kept !== journalWritable) {
-        journalWritable = kept;
-        metrics?.journalWritable.set(kept ? 1 : 0);
-      }
-      if (!kept) {
+      return append(input);
+    },
+    tally(input) {
+      if (closed || !journal.writable) {
         stats.refused += 1;
         metrics?.refused.inc();
         return false;
       }
-      current += 1;
-      inMemory += 1;
-      setPending(1);
-      if (current >= flushBatchSize) {
-        seal();
-        scheduleFlush();
-      }
+      validate(input);
+      tally.add(input);
       return true;
     },
-    journaled: () => journal.committed(),
+    journaled() {
+      tally.drain();
+      return journal.committed();
+    },
     async flush() {
+      tally.drain();
       seal();
       await drain(true);
       return queue.length === 0 && current === 0;
@@ -334,6 +379,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     async close() {
       closed = true;
       clearInterval(timer);
+      tally.close();
       seal();
       await drain(true);
       journal.close();

@@ -6,6 +6,10 @@
  *   node test/metering/kill-child.ts <db file> <journal dir> <hangOnAppend>
  * With `term` instead of a number it records 1234 records, prints `acked 1234` and waits for SIGTERM,
  * on which it closes the recorder (flushing) and exits, as `porta start` does.
+ * With a fourth argument `tally` it counts requests with `recorder.tally()` as the gateway does: the
+ * 50 requests of burst n have the subject `burst-<n>` (so each burst is one ledger record) and
+ * `bytesOut` 1..50 (1275 a burst).
+ *   node test/metering/kill-child.ts <db file> <journal dir> <hangOnAppend> tally
  */
 import { systemClock } from '../../kernel/clock.ts';
 import { silentLogger } from '../../kernel/logger.ts';
@@ -15,7 +19,7 @@ import { entriesOf } from '../../store/ledger-entries.ts';
 import { openJournal } from '../../metering/journal.ts';
 import { createUsageRecorder } from '../../metering/recorder.ts';
 
-const [dbPath, journalDir, hangOn] = process.argv.slice(2);
+const [dbPath, journalDir, hangOn, mode] = process.argv.slice(2);
 const stores = await createEmbeddedStores({ path: dbPath });
 let appends = 0;
 const ledger: Ledger = {
@@ -63,8 +67,13 @@ if (hangOn === 'term') {
 
 function burst(): void {
   let made = acked;
+  const burstNumber = acked / 50;
   for (let i = 0; i < 50; i++) {
-    if (!recorder.record({ id: `kill-${String(made).padStart(8, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } })) {
+    const kept =
+      mode === 'tally'
+        ? recorder.tally({ subject: `burst-${burstNumber}`, service: 'oficina', kind: 'request', units: { requests: 1, bytesOut: i + 1 }, method: 'GET', status: 200 })
+        : recorder.record({ id: `kill-${String(made).padStart(8, '0')}`, subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1 } });
+    if (!kept) {
       process.stdout.write('refused\n');
       return;
     }
@@ -74,6 +83,6 @@ function burst(): void {
   void recorder.journaled().then(() => {
     acked = made;
     process.stdout.write(`acked ${acked}\n`);
-    burst();
+    setImmediate(burst); // let the recorder's flushes run between bursts (journaled() may resolve at once)
   });
 }

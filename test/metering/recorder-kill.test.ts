@@ -18,9 +18,9 @@ const dir = mkdtempSync(join(tmpdir(), 'porta-kill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child until its ledger is mid-flush, then SIGKILLs it; returns the last acknowledged count. */
-function runAndKill(db: string, journal: string, hangOnAppend: number): Promise<number> {
+function runAndKill(db: string, journal: string, hangOnAppend: number, mode: 'record' | 'tally' = 'record'): Promise<number> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, db, journal, String(hangOnAppend)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [child, db, journal, String(hangOnAppend), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
     let acked = 0;
     let buffer = '';
     let killed = false;
@@ -70,6 +70,32 @@ describe('killing the process during a flush', () => {
     const reporting = createReporting({ ledger: stores.ledger, documents: stores.documents, schedule: async () => ({ plans: {}, extraStorageBlock: null, subscriptions: [] }) });
     const usage = await reporting.usage({ from: 0, to: Date.now() + 1000 });
     expect(usage.rows.reduce((n, r) => n + (r.units.requests ?? 0), 0)).toBe(ids.size);
+    await stores.close();
+  });
+});
+
+describe('killing the process during a flush, with requests counted together (the gateway\'s tally)', () => {
+  it('loses no acknowledged request and counts none twice after the journal is replayed', async () => {
+    const db = join(dir, 'tally.db');
+    const journal = join(dir, 'tally-journal');
+    const acked = await runAndKill(db, journal, 8, 'tally');
+    const bursts = acked / 50;
+    expect(bursts).toBeGreaterThan(700); // a record per burst of 50 requests; 7 batches of 100 records went through before the hung one
+
+    const stores = await createEmbeddedStores({ path: db });
+    expect(await stores.ledger.count(USAGE_STREAM)).toBeLessThan(bursts); // the kill left records outside the ledger
+    const recorder = createUsageRecorder({ ledger: stores.ledger, journal: openJournal(journal, silentLogger), clock: systemClock, logger: silentLogger, flushIntervalMs: 60_000, flushBatchSize: 100, bufferLimit: 1000 });
+    expect(await recorder.close()).toBe(true);
+
+    const entries: Array<{ subject: string; units: unknown }> = [];
+    for await (const e of stores.ledger.range(USAGE_STREAM, 0, Date.now() + 1000)) entries.push({ subject: e.data.subject as string, units: e.data.units });
+    const perBurst = new Map<string, number>();
+    for (const { subject } of entries) perBurst.set(subject, (perBurst.get(subject) ?? 0) + 1);
+    // Every acknowledged burst is there exactly once, whole (50 requests, bytes 1 + … + 50); at most
+    // the burst being journaled at the kill is there too.
+    for (let n = 0; n < bursts; n++) expect(perBurst.get(`burst-${n}`)).toBe(1);
+    expect(entries.length).toBeLessThanOrEqual(bursts + 1);
+    for (const { units } of entries) expect(units).toEqual({ requests: 50, bytesOut: 1275 });
     await stores.close();
   });
 });

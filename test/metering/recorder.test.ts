@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -101,13 +101,43 @@ describe('usage recorder over the embedded ledger', () => {
     }
   });
 
-  it('takes the gateway\'s usage records as they are', async () => {
+  it('counts the gateway\'s equal requests as one record (tally), journaled within the group-commit window', async () => {
     recorder = make();
-    const fromGateway: GatewayUsageRecord = { id: 'gw-1', time: clock.now(), subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 4 };
-    const recordUsage: NonNullable<GatewayDeps['recordUsage']> = (record) => recorder!.record(record);
-    expect(recordUsage(fromGateway)).toBe(true);
+    const from = (over: Partial<GatewayUsageRecord>): GatewayUsageRecord => ({ time: clock.now(), subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 4, ...over });
+    const recordUsage: NonNullable<GatewayDeps['recordUsage']> = (record) => recorder!.tally(record);
+    expect(recordUsage(from({}))).toBe(true);
+    expect(recordUsage(from({ units: { requests: 1, bytesIn: 1, bytesOut: 2 }, durationMs: 6 }))).toBe(true);
+    expect(recordUsage(from({ status: 404 }))).toBe(true);
+    // journaled(): in the journal now, so a kill from here on loses nothing (read back as a replay would).
+    await recorder.journaled();
+    const [segment] = segmentFiles(join(dir, 'journal'));
+    const lines = readFileSync(join(dir, 'journal', segment), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
     await recorder.flush();
-    expect((await ledger.read(USAGE_STREAM)).entries).toEqual([{ id: 'gw-1', time: clock.now(), data: { subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 4 } }]);
+    const entries = (await ledger.read(USAGE_STREAM)).entries;
+    expect(new Set(entries.map((e) => e.id)).size).toBe(2);
+    expect(entries.map(({ time, data }) => ({ time, data }))).toEqual([
+      { time: clock.now(), data: { subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 2, bytesIn: 11, bytesOut: 22 }, routeClass: 'read', method: 'GET', status: 200, durationMs: 10 } },
+      { time: clock.now(), data: { subject: 'anna', service: 'oficina', kind: 'request', units: { requests: 1, bytesIn: 10, bytesOut: 20 }, routeClass: 'read', method: 'GET', status: 404, durationMs: 4 } },
+    ]);
+  });
+
+  it('writes tallied requests to the journal on its own, a few ms after the first of them', async () => {
+    recorder = make();
+    expect(recorder.tally({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } })).toBe(true);
+    expect(segmentFiles(join(dir, 'journal'))).toEqual([]);
+    await new Promise((r) => setTimeout(r, 50));
+    const [segment] = segmentFiles(join(dir, 'journal'));
+    expect(readFileSync(join(dir, 'journal', segment), 'utf8')).toContain('"units":{"requests":1}');
+  });
+
+  it('writes held tallies on close', async () => {
+    recorder = make();
+    recorder.tally({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
+    recorder.tally({ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 1 } });
+    expect(await recorder.close()).toBe(true);
+    recorder = undefined;
+    expect((await ledger.read(USAGE_STREAM)).entries.map((e) => e.data.units)).toEqual([{ requests: 2 }]);
   });
 
   it('says in the log when journaling starts and when the journal is replayed', async () => {
@@ -245,7 +275,8 @@ describe('usage recorder over the embedded ledger', () => {
     recorder = createUsageRecorder({ ledger, journal: openJournal(join(locked, 'journal'), silentLogger), clock, logger: silentLogger, metrics, flushIntervalMs: 60_000, flushBatchSize: 10, bufferLimit: 100 });
     expect(recorder.healthy).toBe(false);
     expect(recorder.record(use(1))).toBe(false);
-    expect(recorder.stats().refused).toBe(1);
+    expect(recorder.tally(use(2))).toBe(false);
+    expect(recorder.stats().refused).toBe(2);
     expect(await metrics.metrics()).toContain('porta_usage_journal_writable 0');
     expect(await ledger.count(USAGE_STREAM)).toBe(0);
   });

@@ -64,13 +64,18 @@ async function signIn(browser: Browser, path = '/notes/start'): Promise<Page> {
   return browser.follow(form.action, [], { form: { ...form.fields, login: 'alice', password: PASSWORD } });
 }
 
-async function usageIds(stores: Stores): Promise<string[]> {
+/** The usage ledger: its record ids, and the requests they count (equal requests may share a record). */
+async function usageLedger(stores: Stores): Promise<{ ids: string[]; requests: number }> {
   const ids: string[] = [];
+  let requests = 0;
   let after: string | undefined;
   for (;;) {
     const page = await stores.ledger.read('usage', { after, limit: 1000 });
-    ids.push(...page.entries.map((e) => e.id));
-    if (!page.next || page.entries.length === 0) return ids;
+    for (const entry of page.entries) {
+      ids.push(entry.id);
+      requests += (entry.data.units as { requests?: number }).requests ?? 0;
+    }
+    if (!page.next || page.entries.length === 0) return { ids, requests };
     after = page.next;
   }
 }
@@ -146,9 +151,9 @@ describe('Redis stopped under traffic', () => {
 
     const stores = await createStores({ kind: 'redis', url: redis.url, keyPrefix: PREFIX, path: ':memory:' });
     try {
-      const ids = await eventually(() => usageIds(stores), (list) => list.length >= proxiedBeforeOutage + 1, 15000);
-      expect(new Set(ids).size).toBe(ids.length); // none counted twice
-      expect(ids.length).toBe(proxiedBeforeOutage + 1); // none lost: every proxied request, plus the one after
+      const usage = await eventually(() => usageLedger(stores), (found) => found.requests >= proxiedBeforeOutage + 1, 15000);
+      expect(new Set(usage.ids).size).toBe(usage.ids.length); // no record written twice
+      expect(usage.requests).toBe(proxiedBeforeOutage + 1); // none lost, none counted twice: every proxied request, plus the one after
     } finally {
       await stores.close();
     }
@@ -240,7 +245,7 @@ describe('SIGTERM under load', () => {
     expect((await signIn(browser)).status).toBe(200);
     const stores = await createStores({ kind: 'redis', url: redis.url, keyPrefix: PREFIX, path: ':memory:' });
     try {
-      const before = (await usageIds(stores)).length;
+      const before = (await usageLedger(stores)).requests;
       // Upstream answers /slow after 2 s: these are in flight when SIGTERM arrives.
       const inFlight = Array.from({ length: 5 }, (_, i) => browser.request(`${gatewayUrl}/notes/slow/${i}`));
       await new Promise((r) => setTimeout(r, 500));
@@ -248,11 +253,11 @@ describe('SIGTERM under load', () => {
       const pages = await Promise.all(inFlight);
       expect(pages.map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
       expect(await exit).toBe(0);
-      const after = await usageIds(stores);
+      const after = await usageLedger(stores);
       // The five requests finished after SIGTERM, with a 1.5 s flush interval: only the shutdown's
-      // flush can have written them (the sign-in's own record may already be in `before`).
-      expect(after.length).toBeGreaterThanOrEqual(before + 5);
-      expect(new Set(after).size).toBe(after.length);
+      // flush can have written them (the sign-in's own request may already be in `before`).
+      expect(after.requests).toBeGreaterThanOrEqual(before + 5);
+      expect(new Set(after.ids).size).toBe(after.ids.length);
     } finally {
       await stores.close();
     }

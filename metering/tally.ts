@@ -1,0 +1,90 @@
+/**
+ * Counts requests together: usage records that differ only in their amounts (same subject,
+ * collective, service, kind, route class, method and status) are merged into one record whose units
+ * are the sums (`requests: n`, bytes in and out) and whose `durationMs` is the total time. The merged
+ * records are handed on every `windowMs` (the journal's group-commit interval, so a killed process
+ * loses no more than before), or as soon as `maxKeys` different ones are held.
+ *
+ * Why: at saturation the gateway proxies thousands of requests a second for a handful of people, and
+ * a ledger line per request was most of what the full pipeline costs over a bare proxy (encoding,
+ * journal bytes, and ~10 µs of Redis's own CPU per line on the same cores). A tallied record is
+ * still a usage record with its own id, written exactly once; billing sums units, so the reports are
+ * the same.
+ */
+import type { Clock } from '../kernel/clock.ts';
+import { UNIT_KINDS, type UsageInput, type UsageUnits } from './types.ts';
+
+export interface Tally {
+  /** Counts a record in; the record object is not kept. */
+  add(input: UsageInput): void;
+  /** Hands on every merged record now. */
+  drain(): void;
+  /** Different records held. */
+  readonly size: number;
+  /** Drains and stops the timer. */
+  close(): void;
+}
+
+/** The fields that must be equal for two records to be counted as one. Lengths first: no value can imitate a separator. */
+function keyOf(input: UsageInput): string {
+  const collective = input.collective ?? '';
+  const routeClass = input.routeClass ?? '';
+  const method = input.method ?? '';
+  return `${input.subject.length}:${input.subject}${input.service.length}:${input.service}${input.kind}:${collective.length}:${collective}${routeClass.length}:${routeClass}${method.length}:${method}${input.status ?? ''}`;
+}
+
+function amount(value: number | undefined): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/** Adds the amounts `given` has to `into` (units `given` lacks stay absent or as they are). */
+function addAmounts(into: UsageUnits, given: UsageUnits): void {
+  for (const kind of UNIT_KINDS) if (given[kind] !== undefined) into[kind] = amount(into[kind]) + amount(given[kind]);
+}
+
+export function createTally(options: { windowMs: number; maxKeys: number; clock: Clock; write: (merged: UsageInput[]) => void }): Tally {
+  const { windowMs, maxKeys, clock, write } = options;
+  const held = new Map<string, UsageInput>();
+  let timer: NodeJS.Timeout | undefined;
+  let armed = false;
+
+  function drain(): void {
+    armed = false;
+    if (held.size === 0) return;
+    const merged = [...held.values()];
+    held.clear();
+    write(merged);
+  }
+
+  return {
+    add(input) {
+      const key = keyOf(input);
+      const into = held.get(key);
+      if (into) {
+        addAmounts(into.units, input.units);
+        if (input.durationMs !== undefined) into.durationMs = amount(into.durationMs) + amount(input.durationMs);
+        return;
+      }
+      // A copy: the caller's object is not held, and later adds change only ours. The merged record
+      // gets its own id when written.
+      const { id: _ignored, ...fields } = input;
+      const first: UsageInput = { ...fields, time: input.time ?? clock.now(), units: {} };
+      addAmounts(first.units, input.units);
+      held.set(key, first);
+      if (held.size >= maxKeys) return drain();
+      if (armed) return;
+      armed = true;
+      // One timer re-armed with refresh(), as the journal's; ref'd so a process ending on its own writes them first.
+      if (timer) timer.refresh();
+      else timer = setTimeout(drain, windowMs);
+    },
+    drain,
+    get size() {
+      return held.size;
+    },
+    close() {
+      if (timer) clearTimeout(timer);
+      drain();
+    },
+  };
+}
