@@ -34,7 +34,7 @@ describe('tally: requests counted together', () => {
     for (const merged of written[0]) expect(merged.units.requests).toBe(2);
   });
 
-  it('cannot be fooled by values that run into each other', () => {
+  it('keeps apart values that would run into each other in a joined key', () => {
     const { written, tally } = harness();
     tally.add(request({ subject: 'a', service: 'bc' }));
     tally.add(request({ subject: 'ab', service: 'c' }));
@@ -43,14 +43,15 @@ describe('tally: requests counted together', () => {
     tally.add(request({ method: 'GET', status: 200 }));
     tally.add(request({ method: 'GET2', status: 0 }));
     tally.drain();
-    expect(written[0].map((r) => [r.subject, r.service, r.method, r.units.requests])).toEqual([
+    const byName = (x: unknown[], y: unknown[]) => JSON.stringify(x).localeCompare(JSON.stringify(y));
+    expect(written[0].map((r) => [r.subject, r.service, r.method, r.units.requests]).sort(byName)).toEqual([
       ['a', 'bc', 'GET', 1],
       ['ab', 'c', 'GET', 1],
       ['a1:b', 'c', 'GET', 1],
       ['a', '1:bc', 'GET', 1],
       ['anna', 'agora', 'GET', 1],
       ['anna', 'agora', 'GET2', 1],
-    ]);
+    ].sort(byName));
   });
 
   it('sums every unit kind, leaves absent ones absent, and ignores amounts the ledger could not hold', () => {
