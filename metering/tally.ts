@@ -2,8 +2,9 @@
  * Counts requests together: usage records that differ only in their amounts (same subject,
  * collective, service, kind, route class, method and status) are merged into one record whose units
  * are the sums (`requests: n`, bytes in and out) and whose `durationMs` is the total time. The merged
- * records are handed on every `windowMs` (the journal's group-commit interval, so a killed process
- * loses no more than before), or as soon as `maxKeys` different ones are held.
+ * records are handed on `windowMs` after the first of them (the recorder journals them at once: a
+ * killed process loses at most that window of requests), or as soon as `maxKeys` different ones are
+ * held.
  *
  * Why: at saturation the gateway proxies thousands of requests a second for a handful of people, and
  * a ledger line per request was most of what the full pipeline costs over a bare proxy (encoding,
