@@ -1,7 +1,8 @@
 /**
  * A usage record per proxied request, handed to metering when the response ends, off the hot
- * path (metering counts equal requests together and batches them; metering/tally.ts). When metering says it can neither buffer nor journal a record, the
- * gateway refuses billable traffic for a few seconds (503) instead of serving it unrecorded.
+ * path (metering counts equal requests together and batches them; metering/tally.ts). When
+ * metering says it can neither buffer nor journal a record, the gateway refuses billable traffic
+ * for a few seconds (503) instead of serving it unrecorded.
  */
 import type { Clock } from '../kernel/clock.ts';
 import type { Logger } from '../kernel/logger.ts';

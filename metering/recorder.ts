@@ -10,9 +10,9 @@
  *   3. When the ledger took them, the segment is deleted. When it did not, the segment is fsynced and
  *      kept, and retried with backoff; the ledger skips ids it holds, so retries never count twice.
  * What each failure costs: a killed process loses at most the records of its last few milliseconds
- * (the last TALLY_WINDOW_MS of requests counted with `tally()`)
- * (the page cache holds the journal; `journaled()` says when a record is in it); a
- * power cut loses at most the records of the last `flushIntervalMs` that were not yet in the ledger.
+ * (the page cache holds the journal; `journaled()` says when a record is in it), and of requests
+ * counted with `tally()` at most the last TALLY_WINDOW_MS; a power cut loses at most the records of
+ * the last `flushIntervalMs` that were not yet in the ledger.
  * Segments left by a killed process are replayed when the next recorder starts on the same journal.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -352,6 +352,8 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
     windowMs: options.tallyWindowMs ?? TALLY_WINDOW_MS,
     maxKeys: TALLY_MAX_KEYS,
     clock,
+    // A window the journal refuses (the disk failed since) is counted in `refused`, logged by the
+    // journal, and the next tally() refuses: the gateway then refuses billable traffic.
     write: (merged) => {
       for (const record of merged) {
         record.id = newTallyId();
