@@ -5,16 +5,17 @@
  *   direct  the upstream itself (a 1 KiB answer)
  *   bare    a bare http-proxy-middleware proxy with a keep-alive agent
  *   full    the whole gateway pipeline on Redis: half the requests with a session cookie, half with a
- *           bearer JWT; real policies decide; the shared rate limit on Redis; a usage record per
- *           request through metering's recorder into the Redis ledger
+ *           bearer JWT; real policies decide; the shared rate limit on Redis; every request metered
+ *           through metering's recorder (`tally()`, as `porta start` does) into the Redis ledger
  * and, for forward-auth: nginx `auth_request` to the gateway vs nginx `auth_request` to a trivial
  * Node endpoint answering 204.
  *
  * As reference/performance.md describes, the server under test is pinned to core 0 and wrk, the
  * upstream and Redis to core 1 (when `taskset` exists). Rounds interleave the cases and ratios are
  * taken per round (the machine drifts by ±25 % minute to minute); each round takes the next of
- * `BENCH_PROCESSES` pairs of proxy processes, and the moderate-load runs alternate their order.
- * Saturation: `wrk -t1 -c50`. Moderate load, for p50/p99: a fixed rate (`BENCH_RATE`, default 1000
+ * `BENCH_PROCESSES` pairs of proxy processes. Both loads alternate the two proxies in one-second
+ * slices (the first side alternating by round). Saturation: `wrk -t1 -c50`. Moderate load, for
+ * p50/p99 (from the slices' merged latency histograms): a fixed rate (`BENCH_RATE`, default 1000
  * requests/s, a fifth or less of what either proxy serves at saturation here) offered by 8 wrk
  * connections that each wait a random time before every request (wrk's Lua `delay()`: wrk has no
  * fixed-rate option). Not a closed loop with few connections: a single-threaded proxy is saturated
@@ -100,6 +101,8 @@ interface WrkResult {
   requests: number;
   /** CPU microseconds per request spent by the server under test (when its pid is given). */
   cpuUsPerRequest?: number;
+  /** Latency µs → requests, when the script prints wrk's histogram (`HIST <µs> <count>` lines, the paced script). */
+  histogram?: Map<number, number>;
 }
 
 /** User + system CPU time of a process, in ms (Linux /proc; 100 ticks a second). */
@@ -156,7 +159,57 @@ async function wrk(url: string, connections: number, script?: string, server?: C
   if (non2xx) throw new Error(`wrk saw ${non2xx} error answers from ${url}:\n${out}`);
   if (!Number.isFinite(rps)) throw new Error(`wrk output not understood:\n${out}`);
   const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && requests > 0 ? ((cpuAfter - cpuBefore) * 1000) / requests : undefined;
-  return { rps, p50, p99, requests, cpuUsPerRequest };
+  let histogram: Map<number, number> | undefined;
+  for (const [, value, count] of out.matchAll(/^HIST (\d+) (\d+)$/gm)) {
+    histogram ??= new Map();
+    histogram.set(Number(value), (histogram.get(Number(value)) ?? 0) + Number(count));
+  }
+  return { rps, p50, p99, requests, cpuUsPerRequest, histogram };
+}
+
+/** The latency (ms) under which a share `q` of the requests of a histogram (µs → count) were answered. */
+function percentileMs(histogram: Map<number, number>, q: number): number {
+  const values = [...histogram.keys()].sort((a, b) => a - b);
+  const total = values.reduce((n, v) => n + histogram.get(v)!, 0);
+  let seen = 0;
+  for (const value of values) {
+    seen += histogram.get(value)!;
+    if (seen >= q * total) return value / 1000;
+  }
+  return NaN;
+}
+
+/**
+ * The fixed moderate load on both proxies, in alternating slices like `saturate` (bare, full, full,
+ * bare, … or the other way round), each proxy's latencies merged from wrk's histograms: a burst of
+ * this VM's slowness then falls on both proxies' samples alike instead of deciding a round's p99 (a
+ * 5-second run each, the method until the fifth session, saw the bare proxy's own p99 move 1–9 ms
+ * between rounds). `BENCH_MODERATE=whole` runs one run per proxy instead.
+ */
+async function moderate(bare: { url: string; child: ChildProcess }, full: { url: string; child: ChildProcess }, paced: string, bareFirst: boolean): Promise<{ bare: WrkResult; full: WrkResult }> {
+  const whole = process.env.BENCH_MODERATE === 'whole';
+  const sliceSeconds = whole ? DURATION : (process.env.BENCH_SLICE_SECONDS ?? '1');
+  const slices = whole ? 1 : Number(process.env.BENCH_SLICES ?? Math.max(2, Math.round(Number(DURATION) / Number(sliceSeconds))));
+  const totals = new Map<string, { requests: number; cpuUs: number; seconds: number; cpuKnown: boolean; histogram: Map<number, number> }>();
+  for (let i = 0; i < slices; i++) {
+    const firstBare = i % 2 === 0 ? bareFirst : !bareFirst;
+    for (const target of firstBare ? [bare, full] : [full, bare]) {
+      const result = await wrk(`${target.url}/app/page`, PACED_CONNECTIONS, paced, target.child, sliceSeconds);
+      const total = totals.get(target.url) ?? { requests: 0, cpuUs: 0, seconds: 0, cpuKnown: true, histogram: new Map<number, number>() };
+      total.requests += result.requests;
+      total.seconds += Number(sliceSeconds);
+      if (result.cpuUsPerRequest === undefined) total.cpuKnown = false;
+      else total.cpuUs += result.cpuUsPerRequest * result.requests;
+      if (!result.histogram) throw new Error('the paced wrk script printed no latency histogram');
+      for (const [value, count] of result.histogram) total.histogram.set(value, (total.histogram.get(value) ?? 0) + count);
+      totals.set(target.url, total);
+    }
+  }
+  const summary = (url: string): WrkResult => {
+    const t = totals.get(url)!;
+    return { rps: t.requests / t.seconds, p50: percentileMs(t.histogram, 0.5), p99: percentileMs(t.histogram, 0.99), requests: t.requests, cpuUsPerRequest: t.cpuKnown ? t.cpuUs / t.requests : undefined };
+  };
+  return { bare: summary(bare.url), full: summary(full.url) };
 }
 
 /**
@@ -260,7 +313,9 @@ end
     // each request, so the connections together offer RATE requests/s (less the answer times).
     const paced = join(dir, 'paced.lua');
     const meanDelayMs = (PACED_CONNECTIONS * 1000) / RATE;
-    writeFileSync(paced, `${requests}\ndelay = function()\n  return math.random() * ${2 * meanDelayMs}\nend\n`);
+    // done() prints wrk's latency histogram (µs, count) so that slices can be merged exactly.
+    const printHistogram = 'done = function(summary, latency, requests)\n  for i = 1, #latency do\n    local value, count = latency(i)\n    io.write(string.format("HIST %d %d\\n", value, count))\n  end\nend\n';
+    writeFileSync(paced, `${requests}\ndelay = function()\n  return math.random() * ${2 * meanDelayMs}\nend\n${printHistogram}`);
 
     // Warm up (JIT, JWKS fetch, caches, keep-alive pools).
     for (let i = 0; i < PROCESSES; i++) {
@@ -282,11 +337,8 @@ end
       const { bare: bareSat, full: fullSat } = await saturate(bare, full, script);
       // Which proxy takes the moderate load first alternates by round, so that neither always runs in
       // the machine's state after the other (it moves within seconds here).
-      const moderate = async (target: { url: string; child: ChildProcess }) => wrk(`${target.url}/app/page`, PACED_CONNECTIONS, paced, target.child);
       const bareFirst = r % 2 === 1;
-      const firstMod = await moderate(bareFirst ? bare : full);
-      const secondMod = await moderate(bareFirst ? full : bare);
-      const [bareMod, fullMod] = bareFirst ? [firstMod, secondMod] : [secondMod, firstMod];
+      const { bare: bareMod, full: fullMod } = await moderate(bare, full, paced, bareFirst);
       ratioRps.push(fullSat.rps / bareSat.rps);
       if (bareSat.cpuUsPerRequest && fullSat.cpuUsPerRequest) ratioCpu.push(fullSat.cpuUsPerRequest / bareSat.cpuUsPerRequest);
       ratioP99.push(fullMod.p99 / bareMod.p99);
