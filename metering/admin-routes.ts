@@ -179,12 +179,12 @@ function openApi(): OpenApiFragment {
     components: {
       schemas: {
         UsageWeights: z.toJSONSchema(weightsSchema.unwrap(), { io: 'input', unrepresentable: 'any' }),
-        UsageRow: { type: 'object', properties: { subject: { type: 'string' }, collective: { type: 'string' }, service: { type: 'string' }, records: { type: 'integer' }, units } },
+        UsageRow: { type: 'object', properties: { subject: { type: 'string' }, collective: { type: 'string' }, service: { type: 'string' }, records: { type: 'integer', description: 'Ledger records; one record may count many requests (units.requests): the gateway counts equal requests together per 20 ms.' }, units } },
         UsageRecord: {
           type: 'object',
           properties: {
             id: { type: 'string' }, time: { type: 'integer', description: 'ms since 1970' }, subject: { type: 'string' }, collective: { type: 'string' }, service: { type: 'string' },
-            kind: { type: 'string', enum: ['request', 'storage', 'meeting'] }, units, routeClass: { type: 'string' }, method: { type: 'string' }, status: { type: 'integer' }, durationMs: { type: 'number' },
+            kind: { type: 'string', enum: ['request', 'storage', 'meeting'] }, units, routeClass: { type: 'string' }, method: { type: 'string' }, status: { type: 'integer' }, durationMs: { type: 'number', description: 'Total time of the requests the record counts (units.requests), in ms.' },
           },
         },
         BillingReport: {

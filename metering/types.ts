@@ -38,6 +38,7 @@ export interface UsageRecord {
   routeClass?: string;
   method?: string;
   status?: number;
+  /** Milliseconds, the total of the requests the record counts (`units.requests`; equal requests are counted together, metering/tally.ts). */
   durationMs?: number;
 }
 
