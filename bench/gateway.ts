@@ -355,11 +355,21 @@ end
     const { startNginx } = await import('../test/gateway/helpers/nginx.ts');
     const trivial = await serve(0, 'auth204', {});
     children.push(trivial.child);
-    const authBlock = (auth: string) => `
-    location = /_auth { internal; proxy_pass ${auth}; proxy_pass_request_body off; proxy_set_header Content-Length ""; proxy_set_header X-Original-URI $request_uri; proxy_set_header X-Original-Method $request_method; proxy_set_header X-Forwarded-Host $host; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    location / { auth_request /_auth; auth_request_set $u $upstream_http_x_forwarded_user; proxy_set_header X-Forwarded-User $u; proxy_pass ${upstream.url}; proxy_http_version 1.1; proxy_set_header Connection ""; }`;
-    const nginxGateway = await startNginx(authBlock(`${full.url}/_porta/auth`));
-    const nginxTrivial = await startNginx(authBlock(`${trivial.url}/`));
+    // Both nginx keep their connections open (`upstream` blocks with `keepalive`, as docs/gateway.md
+    // says to): without it nginx opens a connection per auth subrequest, and that is what is measured.
+    const authConfig = (auth: string) => {
+      const target = new URL(auth);
+      return {
+        http: `upstream auth_backend { server ${target.host}; keepalive 32; }\n  upstream app_backend { server ${new URL(upstream.url).host}; keepalive 32; }`,
+        server: `
+    location = /_auth { internal; proxy_pass http://auth_backend${target.pathname}; proxy_pass_request_body off; proxy_set_header Content-Length ""; proxy_set_header X-Original-URI $request_uri; proxy_set_header X-Original-Method $request_method; proxy_set_header X-Forwarded-Host $host; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location / { auth_request /_auth; auth_request_set $u $upstream_http_x_forwarded_user; proxy_set_header X-Forwarded-User $u; proxy_pass http://app_backend; proxy_http_version 1.1; proxy_set_header Connection ""; }`,
+      };
+    };
+    const gatewayConfig = authConfig(`${full.url}/_porta/auth`);
+    const trivialConfig = authConfig(`${trivial.url}/`);
+    const nginxGateway = await startNginx(gatewayConfig.server, { http: gatewayConfig.http });
+    const nginxTrivial = await startNginx(trivialConfig.server, { http: trivialConfig.http });
     const faLines: string[] = [];
     try {
       const tokenFa = await new SignJWT({ sub: 'bench-fa' }).setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'at+jwt' }).setIssuer(idp.url).setAudience(full.url).setIssuedAt().setExpirationTime('1h').sign(privateKey);

@@ -9,7 +9,7 @@ import { freePort } from '../helpers/ports.ts';
 import { startTinyIdp, type TinyIdp } from './helpers/tiny-idp.ts';
 import { startEchoUpstream, type EchoUpstream, type Seen } from './helpers/echo-upstream.ts';
 import { startGateway, type RunningGateway } from './helpers/harness.ts';
-import { startNginx, forwardAuthServer, type Nginx } from './helpers/nginx.ts';
+import { startNginx, forwardAuthConfig, type Nginx } from './helpers/nginx.ts';
 import { Browser } from './helpers/browser.ts';
 
 let idp: TinyIdp;
@@ -22,7 +22,8 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   const gatewayPort = await freePort();
   // nginx's port must be known before the IdP registers the redirect URI: start nginx first.
-  nginx = await startNginx(forwardAuthServer(`http://127.0.0.1:${gatewayPort}`, upstream.url));
+  const config = forwardAuthConfig(`http://127.0.0.1:${gatewayPort}`, upstream.url);
+  nginx = await startNginx(config.server, { http: config.http });
   idp = await startTinyIdp({ gatewayUrl: nginx.url });
   stores = await createStores({ kind: 'embedded', path: ':memory:', keyPrefix: 'porta:' });
   gw = await startGateway({
@@ -82,6 +83,18 @@ describe('forward-auth behind nginx auth_request', () => {
     expect(page.url).toBe(`${nginx.url}/app/home`);
     expect(page.status).toBe(200);
     expect(((JSON.parse(page.body) as Seen).headers)['x-forwarded-user']).toBe('bea');
+  });
+
+  it('is asked over connections nginx keeps open (the documented upstream block), not one per request', async () => {
+    const token = await idp.sign({ sub: 'dora' });
+    const before = gw.connections();
+    for (let i = 0; i < 20; i += 1) {
+      const res = await fetch(`${nginx.url}/app/keepalive/${i}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    // One nginx worker asks one question at a time here: one connection, kept (without `keepalive`: 20).
+    expect(gw.connections() - before).toBeLessThanOrEqual(1);
   });
 
   it('answers the forward-auth question directly for Traefik/Caddy style callers', async () => {

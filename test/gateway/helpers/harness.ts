@@ -22,6 +22,8 @@ export interface RunningGateway {
   url: string;
   gateway: Gateway;
   records: GatewayUsageRecord[];
+  /** TCP connections the gateway has accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -62,11 +64,14 @@ export async function startGateway(options: {
   });
   const server = http.createServer(gateway.handle);
   server.on('upgrade', gateway.upgrade);
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
   return {
     url: publicUrl,
     gateway,
     records,
+    connections: () => connections,
     async close() {
       await gateway.close();
       server.closeAllConnections();

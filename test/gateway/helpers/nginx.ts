@@ -17,8 +17,8 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** `server` is the body of one `server {}` block; `listen` is added. */
-export async function startNginx(server: string, options: { workers?: number } = {}): Promise<Nginx> {
+/** `server` is the body of one `server {}` block; `listen` is added. `http` goes before it, in the `http {}` block (upstreams). */
+export async function startNginx(server: string, options: { workers?: number; http?: string } = {}): Promise<Nginx> {
   if (!existsSync(NGINX)) throw new Error('nginx not found at /usr/sbin/nginx; install it with: apt-get install nginx');
   const dir = mkdtempSync(join(tmpdir(), 'porta-nginx-'));
   const port = await freePort();
@@ -34,6 +34,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+${options.http ?? ''}
   server {
     listen 127.0.0.1:${port};
 ${server}
@@ -72,17 +73,31 @@ ${server}
   };
 }
 
-/** The forward-auth server block of docs/gateway.md, pointed at a gateway and an upstream. */
-export function forwardAuthServer(gateway: string, upstream: string): string {
-  return `
+/**
+ * The forward-auth configuration of docs/gateway.md, pointed at a gateway and an upstream: an
+ * `upstream` block (for the `http` level) that keeps connections to Porta open, and the server block.
+ */
+export function forwardAuthConfig(gateway: string, upstream: string): { http: string; server: string } {
+  const gatewayAddress = new URL(gateway).host;
+  const http = `
+  upstream porta {
+    server ${gatewayAddress};
+    keepalive 16;
+  }
+`;
+  const server = `
     location /_porta/ {
-      proxy_pass ${gateway};
+      proxy_pass http://porta;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }
     location = /_porta/auth {
       internal;
-      proxy_pass ${gateway}/_porta/auth;
+      proxy_pass http://porta/_porta/auth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header Host $http_host;
@@ -113,4 +128,5 @@ export function forwardAuthServer(gateway: string, upstream: string): string {
       proxy_pass ${upstream};
     }
 `;
+  return { http, server };
 }
