@@ -370,7 +370,8 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       return append(input);
     },
     tally(input) {
-      if (closed || !journal.writable) {
+      if (closed) return false;
+      if (!journal.writable) {
         stats.refused += 1;
         metrics?.refused.inc();
         return false;

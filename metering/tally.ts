@@ -1,6 +1,6 @@
 /**
  * Counts requests together: usage records that differ only in their amounts (same subject,
- * collective, service, kind, route class, method and status) are merged into one record whose units
+ * collective, service, kind, route class, method and status, on the same UTC day) are merged into one record whose units
  * are the sums (`requests: n`, bytes in and out) and whose `durationMs` is the total time. The merged
  * records are handed on `windowMs` after the first of them (the recorder journals them at once: a
  * killed process loses at most that window of requests), or as soon as `maxKeys` different ones are
@@ -26,9 +26,23 @@ export interface Tally {
   close(): void;
 }
 
-/** True when two records count the same thing (every field but the amounts, time and id). */
-function sameThing(a: UsageInput, b: UsageInput): boolean {
-  return a.service === b.service && a.status === b.status && a.method === b.method && a.routeClass === b.routeClass && a.collective === b.collective && a.kind === b.kind;
+const DAY_MS = 86_400_000;
+
+/**
+ * True when a held record (`held`, its time set) counts the same thing as `input` at `time`: every
+ * field equal but the amounts and id, and the same UTC day, so that a window spanning midnight never
+ * moves a request into the day (or the billing period) before it.
+ */
+function sameThing(held: UsageInput, input: UsageInput, time: number): boolean {
+  return (
+    held.service === input.service &&
+    held.status === input.status &&
+    held.method === input.method &&
+    held.routeClass === input.routeClass &&
+    held.collective === input.collective &&
+    held.kind === input.kind &&
+    Math.floor(held.time! / DAY_MS) === Math.floor(time / DAY_MS)
+  );
 }
 
 function amount(value: number | undefined): number {
@@ -63,8 +77,9 @@ export function createTally(options: { windowMs: number; maxKeys: number; clock:
 
   return {
     add(input) {
+      const time = input.time ?? clock.now();
       const ofSubject = held.get(input.subject);
-      const into = ofSubject?.find((candidate) => sameThing(candidate, input));
+      const into = ofSubject?.find((candidate) => sameThing(candidate, input, time));
       if (into) {
         addAmounts(into.units, input.units);
         if (input.durationMs !== undefined) into.durationMs = amount(into.durationMs) + amount(input.durationMs);
@@ -73,7 +88,7 @@ export function createTally(options: { windowMs: number; maxKeys: number; clock:
       // A copy: the caller's object is not held, and later adds change only ours. The merged record
       // gets its own id when written.
       const { id: _ignored, ...fields } = input;
-      const first: UsageInput = { ...fields, time: input.time ?? clock.now(), units: {} };
+      const first: UsageInput = { ...fields, time, units: {} };
       addAmounts(first.units, input.units);
       if (ofSubject) ofSubject.push(first);
       else held.set(input.subject, [first]);

@@ -7,6 +7,8 @@ import { AppError, StoreUnavailableError } from '../kernel/errors.ts';
 
 export type OutageTest = (err: unknown) => boolean;
 
+type Method = (...args: unknown[]) => unknown;
+
 export function failClosed<T extends object>(port: T, backend: string, isOutage: OutageTest): T {
   const translate = (err: unknown): never => {
     if (err instanceof AppError || !isOutage(err)) throw err;
@@ -14,8 +16,8 @@ export function failClosed<T extends object>(port: T, backend: string, isOutage:
   };
   // One wrapper per method, made on first use: some are called on every proxied request (the
   // broadcast's `connected()`), and a new closure per property read cost ~1.5 µs a request there.
-  const wrappers = new Map<PropertyKey, { original: (...a: unknown[]) => unknown; wrapper: (...a: unknown[]) => unknown }>();
-  const wrap = (original: (...a: unknown[]) => unknown, target: T) => (...args: unknown[]) => {
+  const wrappers = new WeakMap<Method, Method>();
+  const wrap = (original: Method, target: T): Method => (...args: unknown[]) => {
     let result: unknown;
     try {
       result = original.apply(target, args);
@@ -30,10 +32,9 @@ export function failClosed<T extends object>(port: T, backend: string, isOutage:
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      const known = wrappers.get(prop);
-      if (known?.original === value) return known.wrapper;
-      const wrapper = wrap(value as (...a: unknown[]) => unknown, target);
-      wrappers.set(prop, { original: value as (...a: unknown[]) => unknown, wrapper });
+      const method = value as Method;
+      let wrapper = wrappers.get(method);
+      if (!wrapper) wrappers.set(method, (wrapper = wrap(method, target)));
       return wrapper;
     },
   });

@@ -24,6 +24,20 @@ describe('tally: requests counted together', () => {
     expect(written).toEqual([[{ subject: 'anna', service: 'agora', kind: 'request', units: { requests: 3, bytesIn: 15, bytesOut: 108 }, routeClass: '/', method: 'GET', status: 200, durationMs: 8, time: first }]]);
   });
 
+  it('never counts a request into the UTC day (or billing period) before it', () => {
+    const { clock, written, tally } = harness();
+    clock.set(Date.UTC(2026, 10, 30, 23, 59, 59, 995));
+    tally.add(request());
+    clock.set(Date.UTC(2026, 11, 1, 0, 0, 0, 5));
+    tally.add(request());
+    tally.add(request());
+    tally.drain();
+    expect(written[0].map((r) => [new Date(r.time!).toISOString(), r.units.requests])).toEqual([
+      ['2026-11-30T23:59:59.995Z', 1],
+      ['2026-12-01T00:00:00.005Z', 2],
+    ]);
+  });
+
   it('keeps apart records that differ in any field but the amounts', () => {
     const { written, tally } = harness();
     const variants: Array<Partial<UsageInput>> = [{}, { subject: 'bea' }, { service: 'oficina' }, { collective: 'coop' }, { routeClass: '/dav' }, { method: 'PUT' }, { status: 404 }, { kind: 'storage' }];
