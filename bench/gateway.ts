@@ -179,64 +179,41 @@ function percentileMs(histogram: Map<number, number>, q: number): number {
   return NaN;
 }
 
-/**
- * The fixed moderate load on both proxies, in alternating slices like `saturate` (bare, full, full,
- * bare, … or the other way round), each proxy's latencies merged from wrk's histograms: a burst of
- * this VM's slowness then falls on both proxies' samples alike instead of deciding a round's p99 (a
- * 5-second run each, the method until the fifth session, saw the bare proxy's own p99 move 1–9 ms
- * between rounds). `BENCH_MODERATE=whole` runs one run per proxy instead.
- */
-async function moderate(bare: { url: string; child: ChildProcess }, full: { url: string; child: ChildProcess }, paced: string, bareFirst: boolean): Promise<{ bare: WrkResult; full: WrkResult }> {
-  const whole = process.env.BENCH_MODERATE === 'whole';
-  const sliceSeconds = whole ? DURATION : (process.env.BENCH_SLICE_SECONDS ?? '1');
-  const slices = whole ? 1 : Number(process.env.BENCH_SLICES ?? Math.max(2, Math.round(Number(DURATION) / Number(sliceSeconds))));
-  const totals = new Map<string, { requests: number; cpuUs: number; seconds: number; cpuKnown: boolean; histogram: Map<number, number> }>();
-  for (let i = 0; i < slices; i++) {
-    const firstBare = i % 2 === 0 ? bareFirst : !bareFirst;
-    for (const target of firstBare ? [bare, full] : [full, bare]) {
-      const result = await wrk(`${target.url}/app/page`, PACED_CONNECTIONS, paced, target.child, sliceSeconds);
-      const total = totals.get(target.url) ?? { requests: 0, cpuUs: 0, seconds: 0, cpuKnown: true, histogram: new Map<number, number>() };
-      total.requests += result.requests;
-      total.seconds += Number(sliceSeconds);
-      if (result.cpuUsPerRequest === undefined) total.cpuKnown = false;
-      else total.cpuUs += result.cpuUsPerRequest * result.requests;
-      if (!result.histogram) throw new Error('the paced wrk script printed no latency histogram');
-      for (const [value, count] of result.histogram) total.histogram.set(value, (total.histogram.get(value) ?? 0) + count);
-      totals.set(target.url, total);
-    }
-  }
-  const summary = (url: string): WrkResult => {
-    const t = totals.get(url)!;
-    return { rps: t.requests / t.seconds, p50: percentileMs(t.histogram, 0.5), p99: percentileMs(t.histogram, 0.99), requests: t.requests, cpuUsPerRequest: t.cpuKnown ? t.cpuUs / t.requests : undefined };
-  };
-  return { bare: summary(bare.url), full: summary(full.url) };
-}
+type Target = { url: string; child: ChildProcess };
 
 /**
- * Saturation throughput of both proxies, measured in short alternating slices (bare, full, full,
- * bare, …: `BENCH_SLICES` of `BENCH_SLICE_SECONDS` (1) each, as long in all as one case) rather than one
- * long run each: this VM's speed drifts in bursts of a few seconds, and a burst that fell on one
- * proxy's whole run decided the round's ratio (single rounds ranged 0.5–1.1 on unchanged code).
+ * Both proxies under the same load in short alternating slices (bare, full, full, bare, … or the
+ * other way round: `BENCH_SLICES` of `BENCH_SLICE_SECONDS` (1) each, as long in all as one case)
+ * rather than one long run each: this VM's speed drifts in bursts of a few seconds, and a burst that
+ * fell on one proxy's whole run decided the round (saturation ratios ranged 0.5–1.1 on unchanged
+ * code; the bare proxy's own moderate-load p99 moved 1–25 ms between rounds). Requests and CPU are
+ * summed over the slices; latencies, when the script prints wrk's histogram, merged exactly.
+ * `whole`: one run per proxy instead (`BENCH_MODERATE=whole`, the p99 method before the fifth session).
  */
-async function saturate(bare: { url: string; child: ChildProcess }, full: { url: string; child: ChildProcess }, script: string): Promise<{ bare: WrkResult; full: WrkResult }> {
-  const sliceSeconds = process.env.BENCH_SLICE_SECONDS ?? '1';
-  const slices = Number(process.env.BENCH_SLICES ?? Math.max(2, Math.round(Number(DURATION) / Number(sliceSeconds))));
-  const totals = new Map<string, { requests: number; cpuUs: number; seconds: number; cpuKnown: boolean }>();
+async function alternating(bare: Target, full: Target, load: { connections: number; script: string; bareFirst: boolean; whole?: boolean }): Promise<{ bare: WrkResult; full: WrkResult }> {
+  const sliceSeconds = load.whole ? DURATION : (process.env.BENCH_SLICE_SECONDS ?? '1');
+  const slices = load.whole ? 1 : Number(process.env.BENCH_SLICES ?? Math.max(2, Math.round(Number(DURATION) / Number(sliceSeconds))));
+  const totals = new Map<string, { requests: number; cpuUs: number; seconds: number; cpuKnown: boolean; histogram?: Map<number, number> }>();
   for (let i = 0; i < slices; i++) {
-    const order = i % 2 === 0 ? [bare, full] : [full, bare];
-    for (const target of order) {
-      const result = await wrk(`${target.url}/app/page`, 50, script, target.child, sliceSeconds);
+    const firstBare = i % 2 === 0 ? load.bareFirst : !load.bareFirst;
+    for (const target of firstBare ? [bare, full] : [full, bare]) {
+      const result = await wrk(`${target.url}/app/page`, load.connections, load.script, target.child, sliceSeconds);
       const total = totals.get(target.url) ?? { requests: 0, cpuUs: 0, seconds: 0, cpuKnown: true };
       total.requests += result.requests;
       total.seconds += Number(sliceSeconds);
       if (result.cpuUsPerRequest === undefined) total.cpuKnown = false;
       else total.cpuUs += result.cpuUsPerRequest * result.requests;
+      if (result.histogram) {
+        const merged = (total.histogram ??= new Map<number, number>());
+        for (const [value, count] of result.histogram) merged.set(value, (merged.get(value) ?? 0) + count);
+      }
       totals.set(target.url, total);
     }
   }
   const summary = (url: string): WrkResult => {
     const t = totals.get(url)!;
-    return { rps: t.requests / t.seconds, p50: NaN, p99: NaN, requests: t.requests, cpuUsPerRequest: t.cpuKnown ? t.cpuUs / t.requests : undefined };
+    const latency = (q: number) => (t.histogram ? percentileMs(t.histogram, q) : NaN);
+    return { rps: t.requests / t.seconds, p50: latency(0.5), p99: latency(0.99), requests: t.requests, cpuUsPerRequest: t.cpuKnown ? t.cpuUs / t.requests : undefined };
   };
   return { bare: summary(bare.url), full: summary(full.url) };
 }
@@ -334,11 +311,12 @@ end
       const bare = bares[(r - 1) % PROCESSES];
       const full = fulls[(r - 1) % PROCESSES];
       const direct = await wrk(`${upstream.url}/app/page`, 50, script);
-      const { bare: bareSat, full: fullSat } = await saturate(bare, full, script);
+      const { bare: bareSat, full: fullSat } = await alternating(bare, full, { connections: 50, script, bareFirst: true });
       // Which proxy takes the moderate load first alternates by round, so that neither always runs in
       // the machine's state after the other (it moves within seconds here).
       const bareFirst = r % 2 === 1;
-      const { bare: bareMod, full: fullMod } = await moderate(bare, full, paced, bareFirst);
+      const { bare: bareMod, full: fullMod } = await alternating(bare, full, { connections: PACED_CONNECTIONS, script: paced, bareFirst, whole: process.env.BENCH_MODERATE === 'whole' });
+      if (Number.isNaN(bareMod.p99) || Number.isNaN(fullMod.p99)) throw new Error('the paced wrk script printed no latency histogram');
       ratioRps.push(fullSat.rps / bareSat.rps);
       if (bareSat.cpuUsPerRequest && fullSat.cpuUsPerRequest) ratioCpu.push(fullSat.cpuUsPerRequest / bareSat.cpuUsPerRequest);
       ratioP99.push(fullMod.p99 / bareMod.p99);
@@ -502,12 +480,8 @@ async function serveRole(role: string, options: Record<string, string & Record<s
       const { openJournal } = await import('../metering/journal.ts');
       const { silentLogger } = await import('../kernel/logger.ts');
       const { systemClock } = await import('../kernel/clock.ts');
-      const port = await new Promise<number>((resolve) => {
-        const probe = http.createServer().listen(0, '127.0.0.1', () => {
-          const p = (probe.address() as import('node:net').AddressInfo).port;
-          probe.close(() => resolve(p));
-        });
-      });
+      const { freePort } = await import('../test/helpers/ports.ts');
+      const port = await freePort();
       const config = parseConfig({
         idp: { issuer: options.issuer },
         store: { kind: 'redis', url: options.redis, keyPrefix: 'bench:' },
@@ -515,10 +489,8 @@ async function serveRole(role: string, options: Record<string, string & Record<s
         services: [{ id: 'app', name: 'App', upstream: options.upstream, pathPrefix: '/' }],
       });
       const stores = await createStores(config.store);
-      // The tests' policy with a rate limit the bench never reaches (two full gateways share its counters
-      // under BENCH_BASELINE=full:…; a 429 would measure the refusal, not the pipeline). Still checked on every request.
-      const benchPolicy = join(dirname(options.journal as string), `policy-${process.pid}.yaml`);
-      writeFileSync(benchPolicy, readFileSync(TEST_POLICY, 'utf8').replace('default: { points: 100000, duration: 60 }', 'default: { points: 100000000, duration: 60 }'));
+      const { policyOutOfReach } = await import('./policy-out-of-reach.ts');
+      const benchPolicy = policyOutOfReach(TEST_POLICY, join(dirname(options.journal as string), `policy-${process.pid}.yaml`));
       const policy = loadPolicyFile(benchPolicy).compiled;
       // BENCH_METER=noledger: the recorder and its journal as usual, a ledger that takes every batch at once.
       // BENCH_METER=delay:<ms>: that ledger, answering after <ms>.

@@ -17,8 +17,8 @@ import { startEchoUpstream, type EchoUpstream } from '../gateway/helpers/echo-up
 import { Browser, readForm, type Page } from '../idp/helpers/browser.ts';
 import { parseConfig } from '../../config/load.ts';
 import { createDirectory } from '../../directory/index.ts';
+import { usageInLedger } from '../helpers/usage-ledger.ts';
 import { createStores } from '../../store/index.ts';
-import type { Stores } from '../../store/types.ts';
 
 const POLICY = fileURLToPath(new URL('../fixtures/ops/policy.yaml', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
@@ -62,22 +62,6 @@ async function signIn(browser: Browser, path = '/notes/start'): Promise<Page> {
   const loginPage = await browser.follow(`${gatewayUrl}${path}`);
   const form = readForm(loginPage, '/login');
   return browser.follow(form.action, [], { form: { ...form.fields, login: 'alice', password: PASSWORD } });
-}
-
-/** The usage ledger: its record ids, and the requests they count (equal requests may share a record). */
-async function usageLedger(stores: Stores): Promise<{ ids: string[]; requests: number }> {
-  const ids: string[] = [];
-  let requests = 0;
-  let after: string | undefined;
-  for (;;) {
-    const page = await stores.ledger.read('usage', { after, limit: 1000 });
-    for (const entry of page.entries) {
-      ids.push(entry.id);
-      requests += (entry.data.units as { requests?: number }).requests ?? 0;
-    }
-    if (!page.next || page.entries.length === 0) return { ids, requests };
-    after = page.next;
-  }
 }
 
 async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, ms: number): Promise<T> {
@@ -151,7 +135,7 @@ describe('Redis stopped under traffic', () => {
 
     const stores = await createStores({ kind: 'redis', url: redis.url, keyPrefix: PREFIX, path: ':memory:' });
     try {
-      const usage = await eventually(() => usageLedger(stores), (found) => found.requests >= proxiedBeforeOutage + 1, 15000);
+      const usage = await eventually(() => usageInLedger(stores.ledger), (found) => found.requests >= proxiedBeforeOutage + 1, 15000);
       expect(new Set(usage.ids).size).toBe(usage.ids.length); // no record written twice
       expect(usage.requests).toBe(proxiedBeforeOutage + 1); // none lost, none counted twice: every proxied request, plus the one after
     } finally {
@@ -245,7 +229,7 @@ describe('SIGTERM under load', () => {
     expect((await signIn(browser)).status).toBe(200);
     const stores = await createStores({ kind: 'redis', url: redis.url, keyPrefix: PREFIX, path: ':memory:' });
     try {
-      const before = (await usageLedger(stores)).requests;
+      const before = (await usageInLedger(stores.ledger)).requests;
       // Upstream answers /slow after 2 s: these are in flight when SIGTERM arrives.
       const inFlight = Array.from({ length: 5 }, (_, i) => browser.request(`${gatewayUrl}/notes/slow/${i}`));
       await new Promise((r) => setTimeout(r, 500));
@@ -253,7 +237,7 @@ describe('SIGTERM under load', () => {
       const pages = await Promise.all(inFlight);
       expect(pages.map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
       expect(await exit).toBe(0);
-      const after = await usageLedger(stores);
+      const after = await usageInLedger(stores.ledger);
       // The five requests finished after SIGTERM, with a 1.5 s flush interval: only the shutdown's
       // flush can have written them (the sign-in's own request may already be in `before`).
       expect(after.requests).toBeGreaterThanOrEqual(before + 5);
