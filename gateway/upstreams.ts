@@ -14,7 +14,7 @@ import type { ServiceConfig } from './types.ts';
 import type { RequestScope } from './scope.ts';
 import { refusalFor, send, sendOnSocket } from './respond.ts';
 import { upstreamTimeout, upstreamUnreachable } from './refusals.ts';
-import { createDeadlines, type Deadlines } from './deadlines.ts';
+import { createDeadlines, type Deadline, type Deadlines } from './deadlines.ts';
 
 export interface Upstreams {
   /** Forwards a request whose scope passed the pipeline; `req.url` and headers are already prepared. */
@@ -31,7 +31,8 @@ export interface Upstreams {
  */
 const SCOPE = Symbol('porta.scope');
 const PROXY_REQ = Symbol('porta.proxyRequest');
-type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope; [PROXY_REQ]?: http.ClientRequest };
+const FIRST_BYTE = Symbol('porta.firstByteDeadline');
+type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope; [PROXY_REQ]?: http.ClientRequest; [FIRST_BYTE]?: Deadline<http.IncomingMessage> };
 const scopeOf = (req: http.IncomingMessage): RequestScope | undefined => (req as WithScope)[SCOPE];
 const attachScope = (scope: RequestScope): void => {
   (scope.req as WithScope)[SCOPE] = scope;
@@ -70,10 +71,14 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
     });
     web.on('proxyReq', (proxyReq, req) => {
       (req as WithScope)[PROXY_REQ] = proxyReq;
-      firstByte.watch(req);
+      (req as WithScope)[FIRST_BYTE] = firstByte.watch(req);
     });
+    const answered = (req: http.IncomingMessage) => {
+      const deadline = (req as WithScope)[FIRST_BYTE];
+      if (deadline) firstByte.done(deadline);
+    };
     web.on('proxyRes', (proxyRes, req) => {
-      firstByte.done(req);
+      answered(req);
       const scope = scopeOf(req);
       if (!scope) return;
       const length = Number(proxyRes.headers['content-length']);
@@ -81,7 +86,7 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
       else proxyRes.on('data', (chunk: Buffer) => (scope.bytesOut += chunk.length));
     });
     const onError = (error: Error, req?: http.IncomingMessage, res?: http.ServerResponse | Socket) => {
-      if (req) firstByte.done(req);
+      if (req) answered(req);
       const scope = req ? scopeOf(req) : undefined;
       const timedOut = error instanceof UpstreamTimeout;
       logger.warn({ service: service.id, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } }, timedOut ? 'upstream timed out' : 'upstream failed');

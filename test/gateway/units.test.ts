@@ -137,9 +137,10 @@ describe('deadlines (one timer for every waiting request)', () => {
     const deadlines = createDeadlines<string>({ ms: 100, onExpired: (item) => expired.push(item), now: () => at });
     deadlines.watch('a');
     at = 10;
-    deadlines.watch('b');
+    const b = deadlines.watch('b');
     deadlines.watch('c');
-    deadlines.done('b');
+    deadlines.done(b);
+    deadlines.done(b); // twice: nothing
     at = 105; // a is due, c is not
     await new Promise((resolve) => setTimeout(resolve, 40)); // a sweep runs (every 10 ms for 100 ms deadlines)
     expect(expired).toEqual(['a']);
@@ -151,6 +152,29 @@ describe('deadlines (one timer for every waiting request)', () => {
     at = 1000;
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(expired).toEqual(['a', 'c']);
+  });
+
+  it('keeps the others in order whichever one is done (first, middle, last), and a done deadline holds nothing', async () => {
+    const { createDeadlines } = await import('../../gateway/deadlines.ts');
+    let at = 0;
+    const expired: string[] = [];
+    const deadlines = createDeadlines<string>({ ms: 100, onExpired: (item) => expired.push(item), now: () => at });
+    const watched = ['a', 'b', 'c', 'd', 'e'].map((item) => deadlines.watch(item));
+    for (const i of [0, 2, 4]) deadlines.done(watched[i]);
+    // What the young-generation collector would otherwise follow from a done deadline (deadlines.ts).
+    for (const i of [0, 2, 4]) expect([watched[i].item, watched[i].prev, watched[i].next]).toEqual([undefined, undefined, undefined]);
+    const late = deadlines.watch('f');
+    deadlines.done(late);
+    at = 150;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(expired).toEqual(['b', 'd']);
+    expect(watched[1].item).toBeUndefined(); // fired: let go as well
+    deadlines.done(watched[1]); // after it fired: nothing
+    deadlines.watch('g');
+    at = 300;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(expired).toEqual(['b', 'd', 'g']);
+    deadlines.close();
   });
 });
 
