@@ -14,7 +14,7 @@ import type { ServiceConfig } from './types.ts';
 import type { RequestScope } from './scope.ts';
 import { refusalFor, send, sendOnSocket } from './respond.ts';
 import { upstreamTimeout, upstreamUnreachable } from './refusals.ts';
-import { createDeadlines, type Deadline, type Deadlines } from './deadlines.ts';
+import { createDeadlines, type Deadlines } from './deadlines.ts';
 
 export interface Upstreams {
   /** Forwards a request whose scope passed the pipeline; `req.url` and headers are already prepared. */
@@ -24,15 +24,15 @@ export interface Upstreams {
 }
 
 /**
- * The scope of a proxied request rides on the request itself. Not a WeakMap: V8's young-generation
- * collector keeps every WeakMap entry whose key is young alive until the next full collection, so a
- * WeakMap keyed by requests promoted ~9 KB per request to the old generation and made each minor GC
- * take ~40 ms under load (the gateway's p99 was 8× the bare proxy's; see docs/benchmarks.md).
+ * The scope of a proxied request rides on the request itself, under one symbol (the upstream
+ * request and its deadline are on the scope: each property added to Node's request objects is one
+ * more shape for Node's own code to meet). Not a WeakMap: V8's young-generation collector keeps
+ * every WeakMap entry whose key is young alive until the next full collection, so a WeakMap keyed by
+ * requests promoted ~9 KB per request to the old generation and made each minor GC take ~40 ms under
+ * load (the gateway's p99 was 8× the bare proxy's; see docs/benchmarks.md).
  */
 const SCOPE = Symbol('porta.scope');
-const PROXY_REQ = Symbol('porta.proxyRequest');
-const FIRST_BYTE = Symbol('porta.firstByteDeadline');
-type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope; [PROXY_REQ]?: http.ClientRequest; [FIRST_BYTE]?: Deadline<http.IncomingMessage> };
+type WithScope = http.IncomingMessage & { [SCOPE]?: RequestScope };
 const scopeOf = (req: http.IncomingMessage): RequestScope | undefined => (req as WithScope)[SCOPE];
 const attachScope = (scope: RequestScope): void => {
   (scope.req as WithScope)[SCOPE] = scope;
@@ -47,7 +47,7 @@ interface Upstream {
   web: ProxyServer;
   ws: ProxyServer;
   agent: http.Agent;
-  firstByte: Deadlines<http.IncomingMessage>;
+  firstByte: Deadlines<RequestScope>;
 }
 
 export function createUpstreams(services: readonly ServiceConfig[], options: { maxSockets: number; logger: Logger }): Upstreams {
@@ -65,29 +65,30 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
 
     // Ended by the proxy's own response and error events rather than by listeners on every request.
     // A request the client abandons keeps its deadline until it fires on the closed request, a no-op.
-    const firstByte = createDeadlines<http.IncomingMessage>({
+    const firstByte = createDeadlines<RequestScope>({
       ms: service.timeoutMs,
-      onExpired: (req) => (req as WithScope)[PROXY_REQ]?.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)),
+      onExpired: (scope) => scope.upstreamRequest?.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)),
     });
     web.on('proxyReq', (proxyReq, req) => {
-      (req as WithScope)[PROXY_REQ] = proxyReq;
-      (req as WithScope)[FIRST_BYTE] = firstByte.watch(req);
+      const scope = scopeOf(req);
+      if (!scope) return;
+      scope.upstreamRequest = proxyReq;
+      scope.firstByte = firstByte.watch(scope);
     });
-    const answered = (req: http.IncomingMessage) => {
-      const deadline = (req as WithScope)[FIRST_BYTE];
-      if (deadline) firstByte.done(deadline);
+    const answered = (scope: RequestScope | undefined) => {
+      if (scope?.firstByte) firstByte.done(scope.firstByte);
     };
     web.on('proxyRes', (proxyRes, req) => {
-      answered(req);
       const scope = scopeOf(req);
+      answered(scope);
       if (!scope) return;
       const length = Number(proxyRes.headers['content-length']);
       if (Number.isFinite(length)) scope.bytesOut = length;
       else proxyRes.on('data', (chunk: Buffer) => (scope.bytesOut += chunk.length));
     });
     const onError = (error: Error, req?: http.IncomingMessage, res?: http.ServerResponse | Socket) => {
-      if (req) answered(req);
       const scope = req ? scopeOf(req) : undefined;
+      answered(scope);
       const timedOut = error instanceof UpstreamTimeout;
       logger.warn({ service: service.id, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } }, timedOut ? 'upstream timed out' : 'upstream failed');
       const refusal = refusalFor(timedOut ? upstreamTimeout(service.name) : upstreamUnreachable(service.name, error), req ?? ({ headers: {} } as http.IncomingMessage));
