@@ -212,6 +212,9 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
    * `refuseLast`: the byte length of the last line, whose record is refused if the write fails.
    */
   function commit(refuseLast = 0): boolean {
+    // Everything pending is written now: the group-commit timer would only wake the process for
+    // nothing (the tally commits each window itself, 50 times a second).
+    if (commitArmed) disarmCommit();
     const done = waiters;
     waiters = [];
     for (const resolve of done) queueMicrotask(resolve);
@@ -249,6 +252,12 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
       chunks[chunks.length - 1] = Buffer.from(bytes.buffer, last.byteOffset, last.length + bytes.length);
     } else chunks.push(bytes);
     chunkCount += count;
+  }
+
+  function disarmCommit(): void {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    commitArmed = false;
   }
 
   function commitPending(): void {
@@ -353,9 +362,7 @@ export function openJournal(root: string, logger: Logger): UsageJournal {
     },
     close() {
       this.seal();
-      clearTimeout(commitTimer);
-      commitTimer = undefined;
-      commitArmed = false;
+      disarmCommit();
       if (!locked) return;
       locked = false;
       try {

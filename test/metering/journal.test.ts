@@ -61,6 +61,23 @@ describe('usage journal', () => {
     expect(openJournal(dir, silentLogger).leftovers()).toEqual([]);
   });
 
+  it('an explicit commit writes what is pending and leaves no timer to wake the process', () => {
+    const journal = openJournal(join(rootDir, 'explicit'), silentLogger);
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    expect(journal.append(rec('t1'))).toBe(true);
+    expect(journal.append(rec('t2'))).toBe(true);
+    expect(timers()).toBe(before + 1); // the group commit, armed
+    expect(journal.commit()).toBe(true);
+    expect(timers()).toBe(before); // disarmed: nothing is left to write
+    const written = readdirSync(journal.dir).filter((name) => name.endsWith('.jsonl'));
+    expect(readFileSync(join(journal.dir, written[0]), 'utf8')).toContain('t2\t1\t');
+    expect(journal.append(rec('t3'))).toBe(true); // and a later append arms it again
+    expect(timers()).toBe(before + 1);
+    journal.close();
+    expect(timers()).toBe(before);
+  });
+
   it('keeps every byte when records fill many write buffers: multi-byte text, a record larger than a buffer', async () => {
     const dir = join(rootDir, 'slabs');
     const journal = openJournal(dir, silentLogger);
