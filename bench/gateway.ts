@@ -28,6 +28,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFi
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NODE_FLAGS } from '../cli/node-flags.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = process.env.BENCH_SECONDS ?? '5';
@@ -68,7 +69,9 @@ async function serve(core: number, role: string, options: Record<string, unknown
   const profiled = role === 'full' || (role === 'bare' && process.env.BENCH_PROF_BARE === '1');
   const profile = process.env.BENCH_PROF && profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
   // BENCH_NODE_FLAGS adds V8/Node flags to both proxies (e.g. `--trace-gc` to see collector pauses).
-  const flags = process.env.BENCH_NODE_FLAGS && (role === 'full' || role === 'bare') ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
+  // Both proxies run with the flags every Porta process gets (cli/node-flags.ts: `npm start` passes them).
+  const extra = process.env.BENCH_NODE_FLAGS && (role === 'full' || role === 'bare') ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
+  const flags = role === 'full' || role === 'bare' ? [...NODE_FLAGS, ...extra] : extra;
   const child = pinned(core, process.execPath, [...flags, ...profile, SELF, 'serve', role, JSON.stringify(options)]);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -213,6 +216,7 @@ async function alternating(bare: Target, full: Target, load: { connections: numb
   const summary = (url: string): WrkResult => {
     const t = totals.get(url)!;
     const latency = (q: number) => (t.histogram ? percentileMs(t.histogram, q) : NaN);
+    if (t.histogram && process.env.BENCH_QUANTILES) process.stderr.write(`${url} ${[0.5, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999].map((q) => `${q}:${latency(q).toFixed(2)}`).join(' ')}\n`);
     return { rps: t.requests / t.seconds, p50: latency(0.5), p99: latency(0.99), requests: t.requests, cpuUsPerRequest: t.cpuKnown ? t.cpuUs / t.requests : undefined };
   };
   return { bare: summary(bare.url), full: summary(full.url) };

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
 /**
  * The `porta` command. `npm start` runs `porta start`; `npm run porta -- <command>` runs any other.
  * Exit codes: 0 done, 1 failed, 2 bad configuration or usage.

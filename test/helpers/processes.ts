@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { NODE_FLAGS } from '../../cli/node-flags.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -26,7 +27,7 @@ export function writeConfig(dir: string, name: string, config: Record<string, un
 }
 
 export async function spawnPorta(options: { configFile: string; role: 'all' | 'idp' | 'gateway'; env?: Record<string, string>; readyWithinMs?: number }): Promise<PortaProcess> {
-  const child = spawn(process.execPath, ['cli/porta.ts', 'start', '--role', options.role], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'cli/porta.ts', 'start', '--role', options.role], {
     cwd: ROOT,
     env: { ...process.env, PORTA_CONFIG: options.configFile, PORTA_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
