@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { createLogger } from '../kernel/logger.ts';
 import { startPorta, type Role } from './start.ts';
+import { NODE_FLAGS } from './node-flags.ts';
 import { assemblePlatform, type Platform } from './assemble.ts';
 import { silentLogger } from '../kernel/logger.ts';
 import { runKeysCommand } from '../idp/cli/keys.ts';
@@ -197,6 +198,8 @@ async function start(args: string[]): Promise<number> {
   const config = readConfig();
   if (!config) return 2;
   const logger = createLogger({ level: config.log.level });
+  const missing = NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+  if (missing.length > 0) logger.warn({ missing }, 'Node was started without the flags Porta runs with (cli/node-flags.ts): pass them to node, as npm start does');
   const porta = await startPorta(config, role, logger);
   for (const listener of porta.listeners) process.stdout.write(`Porta ${listener.name} ready at ${listener.url}\n`);
 

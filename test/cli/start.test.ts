@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../cli/node-flags.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const running: ChildProcess[] = [];
@@ -15,8 +16,9 @@ afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function porta(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['cli/porta.ts', ...args], { cwd: ROOT, env: { ...process.env, PORTA_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `node <NODE_FLAGS> cli/porta.ts …`, as `npm start` runs it (`nodeFlags` to run it otherwise). */
+function porta(args: string[], env: Record<string, string>, nodeFlags: readonly string[] = NODE_FLAGS): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [...nodeFlags, 'cli/porta.ts', ...args], { cwd: ROOT, env: { ...process.env, PORTA_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(child);
   let text = '';
   child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
@@ -41,6 +43,16 @@ function tempConfig(extra = ''): { file: string; dir: string } {
 }
 
 describe('porta start', () => {
+  it('warns when Node was started without the flags Porta runs with, and still starts', async () => {
+    const { file } = tempConfig();
+    const run = porta(['start'], { PORTA_CONFIG: file }, []);
+    await waitFor(() => (run.output().match(/ready at http:\/\/\S+/g) ?? []).length >= 2, 20000);
+    expect(run.output()).toContain('started without the flags Porta runs with');
+    expect(run.output()).toContain('--no-memory-reducer');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  });
+
   it('serves /healthz and /readyz on both listeners with nothing set up, and Ctrl-C exits 0 quickly', async () => {
     const { file } = tempConfig();
     const run = porta(['start'], { PORTA_CONFIG: file });
@@ -55,6 +67,7 @@ describe('porta start', () => {
       const metrics = await fetch(`${url}/metrics`);
       expect(await metrics.text()).toContain('porta_http_requests_total');
     }
+    expect(run.output()).not.toContain('started without the flags');
     const stoppedAt = Date.now();
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
