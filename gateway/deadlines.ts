@@ -25,6 +25,8 @@ export interface Deadlines<T> {
   watch(item: T): Deadline<T>;
   /** Done (answered, failed, gone): the deadline will not fire. Again, or after it fired: nothing. */
   done(deadline: Deadline<T>): void;
+  /** Deadlines running. */
+  readonly size: number;
   close(): void;
 }
 
@@ -35,6 +37,7 @@ export function createDeadlines<T>(options: { ms: number; onExpired: (item: T) =
   let first: Deadline<T> | undefined;
   let last: Deadline<T> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let size = 0;
 
   /** Takes a node out of the list and clears it: a done node holds nothing. */
   function unlink(node: Deadline<T>): void {
@@ -44,6 +47,7 @@ export function createDeadlines<T>(options: { ms: number; onExpired: (item: T) =
     if (node.next) node.next.prev = node.prev;
     else last = node.prev;
     node.prev = node.next = node.item = undefined;
+    size -= 1;
   }
 
   function stopIfIdle(): void {
@@ -69,10 +73,14 @@ export function createDeadlines<T>(options: { ms: number; onExpired: (item: T) =
       if (last) last.next = node;
       else first = node;
       last = node;
+      size += 1;
       timer ??= setInterval(sweep, resolutionMs).unref();
       return node;
     },
     done: unlink,
+    get size() {
+      return size;
+    },
     close() {
       while (first !== undefined) unlink(first);
       stopIfIdle();

@@ -20,6 +20,8 @@ export interface Upstreams {
   /** Forwards a request whose scope passed the pipeline; `req.url` and headers are already prepared. */
   web(scope: RequestScope): void;
   ws(scope: RequestScope): void;
+  /** Proxied requests waiting for their upstream's first byte (each holds its request until then). */
+  awaitingFirstByte(): number;
   close(): void;
 }
 
@@ -63,8 +65,8 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
     const web = new ProxyServer({ ...common, agent });
     const ws = new ProxyServer({ ...common, ws: true, upgradeTimeout: service.timeoutMs });
 
-    // Ended by the proxy's own response and error events rather than by listeners on every request.
-    // A request the client abandons keeps its deadline until it fires on the closed request, a no-op.
+    // Ended by the proxy's own response, error and client-gone events rather than by listeners on
+    // every request.
     const firstByte = createDeadlines<RequestScope>({
       ms: service.timeoutMs,
       onExpired: (scope) => scope.upstreamRequest?.destroy(new UpstreamTimeout(`no answer within ${service.timeoutMs} ms`)),
@@ -97,6 +99,9 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
       if (res instanceof http.ServerResponse) send(res, refusal);
       else sendOnSocket(res, refusal);
     };
+    // The client went away before the answer (httpxy destroys the upstream request and emits this
+    // instead of `error`): let go of the request now, not when its deadline would have fired.
+    web.on('econnreset', (_error: Error, req: http.IncomingMessage) => answered(scopeOf(req)));
     web.on('error', onError);
     ws.on('error', onError);
     byService.set(service.id, { service, web, ws, agent, firstByte });
@@ -116,6 +121,11 @@ export function createUpstreams(services: readonly ServiceConfig[], options: { m
     ws(scope) {
       attachScope(scope);
       upstreamOf(scope).ws.ws(scope.req, scope.socket!, {}, scope.head).catch(() => undefined);
+    },
+    awaitingFirstByte() {
+      let waiting = 0;
+      for (const upstream of byService.values()) waiting += upstream.firstByte.size;
+      return waiting;
     },
     close() {
       for (const upstream of byService.values()) {

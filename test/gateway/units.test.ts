@@ -161,6 +161,7 @@ describe('deadlines (one timer for every waiting request)', () => {
     const deadlines = createDeadlines<string>({ ms: 100, onExpired: (item) => expired.push(item), now: () => at });
     const watched = ['a', 'b', 'c', 'd', 'e'].map((item) => deadlines.watch(item));
     for (const i of [0, 2, 4]) deadlines.done(watched[i]);
+    expect(deadlines.size).toBe(2);
     // What the young-generation collector would otherwise follow from a done deadline (deadlines.ts).
     for (const i of [0, 2, 4]) expect([watched[i].item, watched[i].prev, watched[i].next]).toEqual([undefined, undefined, undefined]);
     const late = deadlines.watch('f');
@@ -168,6 +169,7 @@ describe('deadlines (one timer for every waiting request)', () => {
     at = 150;
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(expired).toEqual(['b', 'd']);
+    expect(deadlines.size).toBe(0);
     expect(watched[1].item).toBeUndefined(); // fired: let go as well
     deadlines.done(watched[1]); // after it fired: nothing
     deadlines.watch('g');
@@ -175,6 +177,45 @@ describe('deadlines (one timer for every waiting request)', () => {
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(expired).toEqual(['b', 'd', 'g']);
     deadlines.close();
+  });
+});
+
+describe('upstreams: a request waiting for its upstream', () => {
+  it('lets go of its first-byte deadline as soon as the client goes away, not when the deadline would fire', async () => {
+    const http = await import('node:http');
+    const { createUpstreams } = await import('../../gateway/upstreams.ts');
+    const { newScope } = await import('../../gateway/scope.ts');
+    const { silentLogger } = await import('../../kernel/logger.ts');
+    const listen = (server: import('node:http').Server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`)));
+    // An upstream that takes the request and never answers.
+    let arrived!: () => void;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const silent = http.createServer(() => arrived());
+    const upstreamUrl = await listen(silent);
+    const config = parseConfig({ gateway: { clientSecret: 'x'.repeat(24) }, services: [{ id: 'app', name: 'App', upstream: upstreamUrl, pathPrefix: '/', timeoutMs: 60_000 }] });
+    const upstreams = createUpstreams(config.services, { maxSockets: 4, logger: silentLogger });
+    const front = http.createServer((req, res) => {
+      const scope = newScope(req, 'proxy', Date.now());
+      scope.res = res;
+      scope.service = config.services[0];
+      upstreams.web(scope);
+    });
+    const frontUrl = await listen(front);
+    try {
+      const client = http.get(`${frontUrl}/page`);
+      client.on('error', () => undefined);
+      await reached;
+      expect(upstreams.awaitingFirstByte()).toBe(1);
+      client.destroy();
+      const deadline = Date.now() + 2_000;
+      while (upstreams.awaitingFirstByte() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(upstreams.awaitingFirstByte()).toBe(0); // without the client-gone event: 1 for 60 s
+    } finally {
+      upstreams.close();
+      front.closeAllConnections();
+      silent.closeAllConnections();
+      await Promise.all([new Promise((resolve) => front.close(resolve)), new Promise((resolve) => silent.close(resolve))]);
+    }
   });
 });
 
