@@ -66,12 +66,12 @@ const started = new Map<string, number>();
 async function serve(core: number, role: string, options: Record<string, unknown>): Promise<{ url: string; child: ChildProcess }> {
   // BENCH_PROF=<dir> writes a CPU profile of the full pipeline's process there (node --cpu-prof);
   // BENCH_PROF_BARE=1 profiles the bare proxy too, for a differential profile.
+  const proxy = role === 'full' || role === 'bare';
   const profiled = role === 'full' || (role === 'bare' && process.env.BENCH_PROF_BARE === '1');
   const profile = process.env.BENCH_PROF && profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  // BENCH_NODE_FLAGS adds V8/Node flags to both proxies (e.g. `--trace-gc` to see collector pauses).
-  // Both proxies run with the flags every Porta process gets (cli/node-flags.ts: `npm start` passes them).
-  const extra = process.env.BENCH_NODE_FLAGS && (role === 'full' || role === 'bare') ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
-  const flags = role === 'full' || role === 'bare' ? [...NODE_FLAGS, ...extra] : extra;
+  // Both proxies run with the flags every Porta process gets (cli/node-flags.ts, as `npm start` passes
+  // them), and BENCH_NODE_FLAGS adds more (e.g. `--trace-gc` to see collector pauses).
+  const flags = proxy ? [...NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)] : [];
   const child = pinned(core, process.execPath, [...flags, ...profile, SELF, 'serve', role, JSON.stringify(options)]);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));

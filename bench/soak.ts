@@ -12,10 +12,10 @@
  * Metering: the ledger's records must count every proxied request exactly once.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { policyOutOfReach } from './policy-out-of-reach.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { policyOutOfReach } from './policy-out-of-reach.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { usageInLedger } from '../test/helpers/usage-ledger.ts';

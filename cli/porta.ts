@@ -199,7 +199,7 @@ async function start(args: string[]): Promise<number> {
   if (!config) return 2;
   const logger = createLogger({ level: config.log.level });
   const missing = NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
-  if (missing.length > 0) logger.warn({ missing }, 'Node was started without the flags Porta runs with (cli/node-flags.ts): pass them to node, as npm start does');
+  if (missing.length > 0) logger.warn({ missing }, 'Node was started without the flags Porta runs with (cli/node-flags.ts): pass them to node, as npm start does; without them the gateway runs slower for a while after it has been idle');
   const porta = await startPorta(config, role, logger);
   for (const listener of porta.listeners) process.stdout.write(`Porta ${listener.name} ready at ${listener.url}\n`);
 

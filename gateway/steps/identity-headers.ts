@@ -7,7 +7,7 @@
  * Values are sent as UTF-8 bytes (as Authelia does); control characters are removed.
  */
 import type { ServiceConfig } from '../types.ts';
-import type { Principal, RequestScope } from '../scope.ts';
+import { NO_IDENTITY_HEADERS, type Principal, type RequestScope } from '../scope.ts';
 
 function clean(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -23,11 +23,10 @@ function clean(value: unknown): string | undefined {
  */
 const computed = new WeakMap<object, Partial<Record<ServiceConfig['identityHeaders'], Record<string, string>>>>();
 
-const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Shared by every request of the same claims: read it, copy it to change it. */
 export function identityHeadersFor(style: ServiceConfig['identityHeaders'], principal: Principal | undefined): Readonly<Record<string, string>> {
-  if (!principal || style === 'none') return NONE;
+  if (!principal || style === 'none') return NO_IDENTITY_HEADERS;
   let byStyle = computed.get(principal.claims);
   if (!byStyle) {
     byStyle = {};
