@@ -45,6 +45,9 @@ export function gatewayServerOptions(config: PortaConfig['gateway']): { maxHeade
   return { maxHeaderSize: config.maxHeaderBytes, headersTimeout: config.headersTimeoutMs, requestTimeout: 0 };
 }
 
+/** nginx's status for a request whose client went away before the answer (not sent to anyone). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 const meteringDown = () => new AppError(503, 'metering_unavailable', 'Use of this service cannot be recorded right now; try again in a moment.');
 
 export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { enforcers?: Enforcers }): Promise<Gateway> {
@@ -117,7 +120,8 @@ export async function createGateway<Identity>(deps: GatewayDeps<Identity> & { en
     countBytesIn(scope);
     const res = scope.res!;
     res.on('close', () => {
-      if (!scope.status) scope.status = res.statusCode;
+      // A client that left before any answer: 499 as nginx logs it, not the 200 `statusCode` starts as.
+      if (!scope.status) scope.status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
       meter.record(scope);
     });
     upstreams.web(scope);

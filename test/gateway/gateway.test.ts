@@ -386,4 +386,14 @@ describe('metering', () => {
     expect(record.durationMs).toBeGreaterThanOrEqual(0);
     expect('id' in record).toBe(false); // metering gives the ledger record its id (it may count equal requests as one)
   });
+
+  it('records a request whose client left before the answer as 499, not 200', async () => {
+    const token = await idp.sign({ sub: 'leaver' });
+    const count = gw.records.length;
+    // The echo upstream answers /slow after 2 s; the client gives up after 200 ms.
+    await expect(fetch(`${gw.url}/app/slow`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(200) })).rejects.toThrow();
+    const deadline = Date.now() + 2_000;
+    while (!gw.records.slice(count).some((r) => r.subject === 'leaver') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(gw.records.slice(count).find((r) => r.subject === 'leaver')).toMatchObject({ service: 'app', status: 499, units: { requests: 1 } });
+  });
 });
